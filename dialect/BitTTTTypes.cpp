@@ -1,0 +1,52 @@
+//===- BitTTTTypes.cpp - bitttt types ---------------------------*- C++ -*-===//
+#include "dialect/BitTTTTypes.h"
+#include "dialect/BitTTTDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::bitttt;
+
+#define GET_TYPEDEF_CLASSES
+#include "dialect/BitTTTTypes.cpp.inc"
+
+void BitTTTDialect::registerTypes() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialect/BitTTTTypes.cpp.inc"
+      >();
+}
+
+// `<` ROWS `x` COLS `>`: the shape is a static dimension list of rank 2.
+Type PackedTernaryType::parse(AsmParser &parser) {
+  SmallVector<int64_t, 2> shape;
+  SMLoc loc = parser.getCurrentLocation();
+  if (parser.parseLess() ||
+      parser.parseDimensionList(shape, /*allowDynamic=*/false,
+                                /*withTrailingX=*/false) ||
+      parser.parseGreater())
+    return {};
+  if (shape.size() != 2) {
+    parser.emitError(loc, "packed_ternary shape must have rank 2 ([out, in]), "
+                          "got rank ")
+        << shape.size();
+    return {};
+  }
+  return parser.getChecked<PackedTernaryType>(loc, parser.getContext(),
+                                              shape[0], shape[1]);
+}
+
+void PackedTernaryType::print(AsmPrinter &printer) const {
+  printer << "<" << getRows() << "x" << getCols() << ">";
+}
+
+LogicalResult
+PackedTernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
+                          int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0)
+    return emitError() << "packed_ternary dimensions must be positive, got "
+                       << rows << "x" << cols;
+  return success();
+}

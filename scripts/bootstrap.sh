@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# First command of the README: install what bitttt needs (idempotent), build
+# everything, and run the main job on the bundled example.
+#
+#   scripts/bootstrap.sh              install + build + run the example
+#   scripts/bootstrap.sh --deps-only  install only (used by .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake ninja-build clang-22 lld-22
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  nlohmann-json3-dev libgtest-dev libopenblas-dev
+  python3-venv python3-torch python3-numpy
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "== apt: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# Debian's interpreter sees Debian's torch/numpy; the venv adds PyPI packages.
+if [ ! -x .venv/bin/python ]; then
+  echo "== python: creating .venv (system site packages visible)"
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r python/requirements.txt
+
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+bash scripts/build.sh
+
+echo "== main job: the bundled example model through bitttt-opt"
+build/bin/bitttt-opt --canonicalize examples/tiny_model.mlir

@@ -1,0 +1,688 @@
+// RUN: bitttt-opt %s -split-input-file -verify-diagnostics
+
+// == packed_ternary type ==
+
+// expected-error @+1 {{packed_ternary dimensions must be positive, got 0x4}}
+func.func private @packed_zero(!bitttt.packed_ternary<0x4>)
+
+// -----
+
+// expected-error @+1 {{packed_ternary shape must have rank 2 ([out, in]), got rank 3}}
+func.func private @packed_rank(!bitttt.packed_ternary<2x3x4>)
+
+// -----
+
+// == weight_quant ==
+
+func.func @weight_quant_shape(%w: tensor<64x32xf32>) {
+  // expected-error @+1 {{result 'codes' must have shape [64, 32] (the shape of operand 'weight'), got [32, 64]}}
+  %c, %g = bitttt.weight_quant %w : tensor<64x32xf32> -> tensor<32x64xi8>
+  return
+}
+
+// -----
+
+func.func @weight_quant_dtype(%w: tensor<64x32xf16>) {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  %c, %g = "bitttt.weight_quant"(%w) : (tensor<64x32xf16>) -> (tensor<64x32xi8>, f32)
+  return
+}
+
+// -----
+
+// == act_quant ==
+
+func.func @act_quant_codes(%x: tensor<8x32xf32>) {
+  // expected-error @+1 {{result 'codes' must have shape [8, 32] (the shape of operand 'input'), got [8, 16]}}
+  %c, %s = bitttt.act_quant %x : tensor<8x32xf32> -> tensor<8x16xi8>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @act_quant_scales(%x: tensor<8x32xf32>) {
+  // expected-error @+1 {{result 'scales' must have shape [8] (one scale per row of 'input'), got [32]}}
+  %c, %s = bitttt.act_quant %x : tensor<8x32xf32> -> tensor<8x32xi8>, tensor<32xf32>
+  return
+}
+
+// -----
+
+// == pack_ternary / unpack_ternary ==
+
+func.func @pack_shape(%c: tensor<64x32xi8>) {
+  // expected-error @+1 {{operand 'codes' must have shape [64, 30] (the shape of the packed_ternary result), got [64, 32]}}
+  %p = bitttt.pack_ternary %c : tensor<64x32xi8> -> !bitttt.packed_ternary<64x30>
+  return
+}
+
+// -----
+
+func.func @unpack_shape(%p: !bitttt.packed_ternary<64x32>) {
+  // expected-error @+1 {{result 'codes' must have shape [64, 32] (the shape of operand 'packed'), got [32, 64]}}
+  %c = bitttt.unpack_ternary %p : !bitttt.packed_ternary<64x32> -> tensor<32x64xi8>
+  return
+}
+
+// -----
+
+// == rms_norm ==
+
+func.func @rms_norm_weight(%x: tensor<8x32xf32>, %g: tensor<16xf32>) {
+  // expected-error @+1 {{operand 'weight' must have shape [32] (the columns of operand 'input'), got [16]}}
+  %y = bitttt.rms_norm %x, %g : tensor<8x32xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<8x32xf32>, %g: tensor<32xf32>) {
+  // expected-error @+1 {{attribute 'eps' must be positive and finite, got 0}}
+  %y = bitttt.rms_norm %x, %g {eps = 0.0 : f32} : tensor<8x32xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_rank(%x: tensor<8x2x16xf32>, %g: tensor<16xf32>) {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  %y = "bitttt.rms_norm"(%x, %g) : (tensor<8x2x16xf32>, tensor<16xf32>) -> tensor<8x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_result(%x: tensor<8x32xf32>, %g: tensor<32xf32>) {
+  // expected-error @+1 {{failed to verify that all of {input, result} have same type}}
+  %y = "bitttt.rms_norm"(%x, %g) : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+// == layer_norm ==
+
+func.func @layer_norm_eps(%x: tensor<8x32xf32>, %g: tensor<32xf32>) {
+  // expected-error @+1 {{attribute 'eps' must be positive and finite, got -1}}
+  %y = bitttt.layer_norm %x, %g, %g {eps = -1.0 : f32} : tensor<8x32xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scalar(%x: tensor<f32>, %g: tensor<1xf32>) {
+  // expected-error @+1 {{operand 'input' must have rank >= 1}}
+  %y = bitttt.layer_norm %x, %g, %g : tensor<f32>, tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_rank(%x: tensor<8xf32>, %g: tensor<2x8xf32>) {
+  // expected-error @+1 {{operand 'weight' must have rank 1..1 (trailing dimensions of 'input'), got rank 2}}
+  %y = bitttt.layer_norm %x, %g, %g : tensor<8xf32>, tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_weight_shape(%x: tensor<8x2x16xf32>, %g: tensor<4x16xf32>) {
+  // expected-error @+1 {{operand 'weight' must have shape [2, 16] (the trailing dimensions of operand 'input'), got [4, 16]}}
+  %y = bitttt.layer_norm %x, %g, %g : tensor<8x2x16xf32>, tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<8x32xf32>, %g: tensor<32xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{failed to verify that all of {weight, bias} have same type}}
+  %y = "bitttt.layer_norm"(%x, %g, %b) : (tensor<8x32xf32>, tensor<32xf32>, tensor<16xf32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+// == bitlinear ==
+
+func.func @bitlinear_act_bits(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 4}}
+  %y = bitttt.bitlinear %x, %w {act_bits = 4} : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_in(%x: tensor<8x16xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{operand 'input' must have shape [8, 32] ([T, in] with 'in' from operand 'weight'), got [8, 16]}}
+  %y = bitttt.bitlinear %x, %w : tensor<8x16xf32>, tensor<64x32xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_result(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{result must have shape [8, 64] ([T, out]: rows of 'input', out of 'weight'), got [8, 32]}}
+  %y = bitttt.bitlinear %x, %w : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_packed_no_scale(%x: tensor<8x32xf32>, %p: !bitttt.packed_ternary<64x32>) {
+  // expected-error @+1 {{operand 'weight' is packed_ternary, so the 'scale' operand (its γ) is required}}
+  %y = bitttt.bitlinear %x, %p : tensor<8x32xf32>, !bitttt.packed_ternary<64x32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_f32_scale(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>, %s: f32) {
+  // expected-error @+1 {{operand 'scale' is only allowed with a packed_ternary weight}}
+  %y = bitttt.bitlinear %x, %w scale %s : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_packed_in(%x: tensor<8x32xf32>, %p: !bitttt.packed_ternary<64x30>, %s: f32) {
+  // expected-error @+1 {{operand 'input' must have shape [8, 30] ([T, in] with 'in' from operand 'weight'), got [8, 32]}}
+  %y = bitttt.bitlinear %x, %p scale %s : tensor<8x32xf32>, !bitttt.packed_ternary<64x30> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_weight_dtype(%x: tensor<8x32xf32>, %w: tensor<64x32xi8>) {
+  // expected-error @+1 {{operand #1 must be latent f32 weight matrix or packed ternary weight}}
+  %y = "bitttt.bitlinear"(%x, %w) : (tensor<8x32xf32>, tensor<64x32xi8>) -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_unknown_attr(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{has unknown attribute 'act_bit' (known: act_bits)}}
+  %y = bitttt.bitlinear %x, %w {act_bit = 0} : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_unknown_dialect_attr(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{unknown bitttt attribute 'bitttt.fast'}}
+  %y = bitttt.bitlinear %x, %w {bitttt.fast} : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+// == swiglu ==
+
+func.func @swiglu_act_bits(%x: tensor<8x32xf32>, %g: tensor<128x32xf32>, %d: tensor<32x128xf32>) {
+  // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 1}}
+  %y = bitttt.swiglu %x, %g, %g, %d {act_bits = 1} : tensor<8x32xf32>, tensor<128x32xf32>, tensor<32x128xf32>
+  return
+}
+
+// -----
+
+func.func @swiglu_gate(%x: tensor<8x32xf32>, %g: tensor<128x16xf32>, %d: tensor<32x128xf32>) {
+  // expected-error @+1 {{operand 'gate_weight' must have shape [128, 32] ([I, D] with D the columns of 'input'), got [128, 16]}}
+  %y = bitttt.swiglu %x, %g, %g, %d : tensor<8x32xf32>, tensor<128x16xf32>, tensor<32x128xf32>
+  return
+}
+
+// -----
+
+func.func @swiglu_down(%x: tensor<8x32xf32>, %g: tensor<128x32xf32>, %d: tensor<32x64xf32>) {
+  // expected-error @+1 {{operand 'down_weight' must have shape [32, 128] ([D, I] with I the rows of 'gate_weight'), got [32, 64]}}
+  %y = bitttt.swiglu %x, %g, %g, %d : tensor<8x32xf32>, tensor<128x32xf32>, tensor<32x64xf32>
+  return
+}
+
+// -----
+
+func.func @swiglu_up(%x: tensor<8x32xf32>, %g: tensor<128x32xf32>, %u: tensor<64x32xf32>, %d: tensor<32x128xf32>) {
+  // expected-error @+1 {{failed to verify that all of {gate_weight, up_weight} have same type}}
+  %y = "bitttt.swiglu"(%x, %g, %u, %d) : (tensor<8x32xf32>, tensor<128x32xf32>, tensor<64x32xf32>, tensor<32x128xf32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+// == ttt_linear ==
+// Each case below changes one thing in an otherwise valid op. The generic
+// form is used where the custom form's shared types would make the error
+// unwritable.
+
+func.func @ttt_act_bits(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 2}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32, act_bits = 2}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_num_heads(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'num_heads' must be positive, got 0}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 0, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_mini_batch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'mini_batch' must be positive, got -4}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = -4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_base_lr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'base_lr' must be positive and finite, got 0}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 0.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_missing_attr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{requires attribute 'base_lr'}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_dynamic_d(%x: tensor<8x?xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'input' must have a static column count (D)}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x?xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_heads_divide(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<3x32xf32>,
+    %lrb: tensor<3xf32>, %n: tensor<3x10xf32>, %pn: tensor<32xf32>, %w: tensor<3x10x10xf32>,
+    %c: tensor<3x10xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'num_heads' (3) must divide the columns of operand 'input' (32)}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 3, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<3x32xf32>, tensor<3xf32>,
+        tensor<3x10xf32>, tensor<32xf32>, tensor<3x10x10xf32>, tensor<3x10xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_q_proj(%x: tensor<8x32xf32>, %p: tensor<32x16xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'q_proj' must have shape [32, 32] ([D, D]), got [32, 16]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x16xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_proj_mismatch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %k: tensor<32x16xf32>,
+    %lrw: tensor<2x32xf32>, %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>,
+    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{failed to verify that all of {q_proj, k_proj, v_proj, o_proj} have same type}}
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %k, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %w, %c, %pos)
+      <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
+      : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x16xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
+         tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+  return
+}
+
+// -----
+
+func.func @ttt_lr_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<4x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'lr_weight' must have shape [2, 32] ([num_heads, D]), got [4, 32]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<4x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_lr_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<3xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'lr_bias' must have shape [2] ([num_heads]), got [3]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<3xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_norm_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x32xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'ttt_norm_weight' must have shape [2, 16] ([num_heads, D/num_heads]), got [2, 32]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x32xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_norm_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %nb: tensor<2x8xf32>, %pn: tensor<32xf32>,
+    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{failed to verify that all of {ttt_norm_weight, ttt_norm_bias} have same type}}
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %nb, %pn, %pn, %w, %c, %w, %c, %pos)
+      <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
+      : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
+         tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x8xf32>, tensor<32xf32>,
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+  return
+}
+
+// -----
+
+func.func @ttt_post_norm(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<16xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'post_norm_weight' must have shape [32] ([D]), got [16]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_state_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x8xf32>,
+    %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'w' must have shape [2, 16, 16] ([num_heads, D/num_heads, D/num_heads]), got [2, 16, 8]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x8xf32>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_state_c(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<1x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'c' must have shape [2, 16] ([num_heads, D/num_heads]), got [1, 16]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<1x16xf32>
+  return
+}
+
+// -----
+
+func.func @ttt_grad_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %gw: tensor<2x16x15xf32>, %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{failed to verify that all of {w, grad_w, w_out, grad_w_out} have same type}}
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %gw, %c, %pos)
+      <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
+      : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
+         tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x15xf32>, tensor<2x16xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x15xf32>, tensor<2x16xf32>, index)
+  return
+}
+
+// -----
+
+func.func @ttt_pos_type(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: i32) {
+  // expected-error @+1 {{operand #15 must be index, but got 'i32'}}
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %w, %c, %pos)
+      <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
+      : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
+         tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, i32)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+  return
+}
+
+// -----
+
+// == ttt_seed ==
+
+func.func @seed_act_bits(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<8x8xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 16}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.1 : f32, act_bits = 16}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @seed_mini_batch(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<8x8xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'mini_batch' must be positive, got 0}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 0, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @seed_inner_lr(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<8x8xf32>, %pos: index) {
+  // expected-error @+1 {{attribute 'inner_lr' must be positive and finite, got inf}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0x7F800000 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @seed_down(%x: tensor<4x32xf32>, %d: tensor<8x16xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<8x8xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'down_weight' must have shape [8, 32] ([d, D] with D the columns of 'input'), got [8, 16]}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x16xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @seed_up(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x4xf32>,
+    %w: tensor<8x8xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'up_weight' must have shape [32, 8] ([D, d] with d the rows of 'down_weight'), got [32, 4]}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x4xf32>, tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @seed_w(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<4x4xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'w' must have shape [8, 8] ([d, d] with d the rows of 'down_weight'), got [4, 4]}}
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<4x4xf32>
+  return
+}
+
+// -----
+
+// == embedding / lm_head / cross_entropy ==
+
+func.func @embedding_result(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) {
+  // expected-error @+1 {{result must have shape [8, 32] ([T, D]: length of 'ids', columns of 'table'), got [8, 64]}}
+  %h = bitttt.embedding %t[%ids] : tensor<64x32xf32>, tensor<8xi32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_ids(%t: tensor<64x32xf32>, %ids: tensor<8xf32>) {
+  // expected-error @+1 {{operand #1 must be 1D tensor of 32-bit signless integer values}}
+  %h = "bitttt.embedding"(%t, %ids) : (tensor<64x32xf32>, tensor<8xf32>) -> tensor<8x32xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_weight(%x: tensor<8x32xf32>, %w: tensor<64x16xf32>) {
+  // expected-error @+1 {{operand 'weight' must have shape [64, 32] ([V, D] with D the columns of 'input'), got [64, 16]}}
+  %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x16xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_result(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
+  // expected-error @+1 {{result must have shape [8, 64] ([T, V]: rows of 'input', rows of 'weight'), got [8, 63]}}
+  %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xf32> -> tensor<8x63xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_f16(%x: tensor<8x32xf32>, %w: tensor<64x32xf16>) {
+  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit float or bfloat16 type values}}
+  %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xf16> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_targets(%l: tensor<8x64xf32>, %t: tensor<7xi32>) {
+  // expected-error @+1 {{operand 'targets' must have shape [8] (one target per row of 'logits'), got [7]}}
+  %loss = bitttt.cross_entropy %l, %t : tensor<8x64xf32>, tensor<7xi32>
+  return
+}
+
+// -----
+
+// == adamw ==
+
+func.func @adamw_beta1(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{attribute 'beta1' must be in [0, 1), got 1}}
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta1 = 1.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_beta2(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{attribute 'beta2' must be in [0, 1), got -0.5}}
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta2 = -0.5 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_eps(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{attribute 'eps' must be positive and finite, got 0}}
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {eps = 0.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{attribute 'weight_decay' must be >= 0 and finite, got -0.1}}
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {weight_decay = -0.1 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @adamw_types(%p: tensor<4xf32>, %g: tensor<5xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{failed to verify that all of {param, grad, exp_avg, exp_avg_sq, param_out, exp_avg_out, exp_avg_sq_out} have same type}}
+  %a:3 = "bitttt.adamw"(%p, %g, %p, %p, %lr, %t) : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, tensor<4xf32>, f32, i64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @adamw_unknown(%p: tensor<4xf32>, %lr: f32, %t: i64) {
+  // expected-error @+1 {{has unknown attribute 'lr' (known: beta1, beta2, eps, weight_decay)}}
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {lr = 1.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+// == malformed IR ==
+
+func.func @unknown_op(%x: tensor<4xf32>) {
+  // expected-error @+1 {{custom op 'bitttt.bitlinar' is unknown}}
+  %y = bitttt.bitlinar %x : tensor<4xf32>
+  return
+}

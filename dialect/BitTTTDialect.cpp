@@ -16,10 +16,40 @@ void BitTTTDialect::initialize() {
   registerTypes();
 }
 
-// No `bitttt.*` discardable attribute is defined yet: any is a typo or a
+// Function argument/result attributes name what a value is, so the runtime
+// can bind buffers by name:
+//   bitttt.tensor = "layers.0.ttt.q_proj.weight"  a weight from the checkpoint
+//   bitttt.state  = "layers.0.ttt.w"              a TTT state slot
+//   bitttt.io     = "ids" | "logits"              an input or output
+static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name != "bitttt.tensor" && name != "bitttt.state" && name != "bitttt.io")
+    return op->emitError() << "unknown bitttt attribute '" << name
+                           << "' (known on arguments and results: "
+                              "bitttt.tensor, bitttt.state, bitttt.io)";
+  auto str = dyn_cast<StringAttr>(attr.getValue());
+  if (!str || str.getValue().empty())
+    return op->emitError() << "attribute '" << name
+                           << "' must be a non-empty string";
+  return success();
+}
+
+// No `bitttt.*` attribute is defined on operations: any is a typo or a
 // leftover from another version, so say so rather than ignore it.
 LogicalResult BitTTTDialect::verifyOperationAttribute(Operation *op,
                                                       NamedAttribute attr) {
   return op->emitError() << "unknown bitttt attribute '"
                          << attr.getName().strref() << "'";
+}
+
+LogicalResult BitTTTDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                      unsigned,
+                                                      NamedAttribute attr) {
+  return verifyValueAttr(op, attr);
+}
+
+LogicalResult BitTTTDialect::verifyRegionResultAttribute(Operation *op,
+                                                         unsigned, unsigned,
+                                                         NamedAttribute attr) {
+  return verifyValueAttr(op, attr);
 }

@@ -136,3 +136,17 @@ func.func @adamw(%p: tensor<64x32xf32>, %g: tensor<64x32xf32>, %m: tensor<64x32x
   %p2, %m2, %v2 = bitttt.adamw %p1, %g, %m1, %v1 lr(%lr) step(%t) {beta2 = 0.999 : f32, weight_decay = 0.0 : f32} : tensor<64x32xf32>
   return %p2, %m2, %v2 : tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>
 }
+
+// Arguments and results carry what they are, for the runtime to bind.
+// CHECK-LABEL: func @named_values
+// CHECK-SAME: bitttt.io = "ids"
+// CHECK-SAME: bitttt.tensor = "embed.weight"
+// CHECK-SAME: bitttt.state = "layers.0.ttt.pos"
+// CHECK-SAME: bitttt.io = "logits"
+func.func @named_values(%ids: tensor<8xi32> {bitttt.io = "ids"},
+                        %e: tensor<64x32xf32> {bitttt.tensor = "embed.weight"},
+                        %pos: index {bitttt.state = "layers.0.ttt.pos"})
+    -> (tensor<8x32xf32> {bitttt.io = "logits"}) {
+  %h = bitttt.embedding %e[%ids] : tensor<64x32xf32>, tensor<8xi32> -> tensor<8x32xf32>
+  return %h : tensor<8x32xf32>
+}

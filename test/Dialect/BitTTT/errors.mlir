@@ -686,3 +686,18 @@ func.func @unknown_op(%x: tensor<4xf32>) {
   %y = bitttt.bitlinar %x : tensor<4xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{unknown bitttt attribute 'bitttt.weight' (known on arguments and results: bitttt.tensor, bitttt.state, bitttt.io)}}
+func.func private @bad_arg_attr(tensor<4xf32> {bitttt.weight = "x"})
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.tensor' must be a non-empty string}}
+func.func private @bad_arg_attr_value(tensor<4xf32> {bitttt.tensor = 3 : i64})
+
+// -----
+
+// expected-error @+1 {{unknown bitttt attribute 'bitttt.logits'}}
+func.func private @bad_result_attr() -> (tensor<4xf32> {bitttt.logits = "x"})

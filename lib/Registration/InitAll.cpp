@@ -2,6 +2,8 @@
 #include "lib/Registration/InitAll.h"
 
 #include "dialect/BitTTTDialect.h"
+#include "lib/Transforms/Passes.h"
+#include "lib/Transforms/Pipelines.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -15,4 +17,8 @@ void bitttt::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::bitttt::BitTTTDialect>();
 }
 
-void bitttt::registerAllPasses() { mlir::registerAllPasses(); }
+void bitttt::registerAllPasses() {
+  mlir::registerAllPasses();
+  mlir::bitttt::registerBitTTTPasses();
+  mlir::bitttt::registerPipelines();
+}

@@ -61,7 +61,10 @@ def act_quant(x: torch.Tensor, bits: int = 8) -> Tuple[torch.Tensor, torch.Tenso
     x = x.detach()
     qmax = 2 ** (bits - 1) - 1
     amax = x.abs().amax(dim=-1, keepdim=True).clamp_min(ACT_EPS)
-    s = qmax / amax
+    # A true IEEE division, as DESIGN.md writes it: `qmax / amax` with a
+    # Python scalar numerator would become `amax.reciprocal() * qmax` in
+    # PyTorch, up to 1 ulp away from the division compiled code performs.
+    s = torch.full_like(amax, qmax) / amax
     return act_quant_with_scale(x, s, bits), s
 
 

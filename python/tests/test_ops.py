@@ -77,6 +77,15 @@ def test_act_quant_matches_numpy(gen):
             assert (np.abs(xq.numpy() - ref_q) <= 1).all()
 
 
+def test_act_quant_scale_is_a_true_division(gen):
+    # s = 127 / amax exactly as IEEE f32 division (what compiled code does),
+    # not 127 * (1 / amax); numpy's f32 division is the independent reference.
+    x = torch.randn(2000, 7, generator=gen, dtype=torch.float32) * 3
+    _, s = act_quant(x)
+    amax = np.maximum(np.abs(x.numpy()).max(axis=1, keepdims=True), np.float32(1e-5))
+    np.testing.assert_array_equal(s.numpy(), np.float32(127) / amax)
+
+
 def test_act_quant_zero_rows_no_nan():
     x = torch.zeros(3, 8)
     x[1] = torch.linspace(-1, 1, 8)

@@ -1,0 +1,56 @@
+//===- Builders.h - small helpers to build linalg on tensors ----*- C++ -*-===//
+//
+// The decompositions build many `linalg.generic`s over 1-3 dims; these
+// helpers keep each pattern to its math.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BITTTT_TRANSFORMS_BUILDERS_H
+#define BITTTT_TRANSFORMS_BUILDERS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::bitttt {
+
+using BodyFn = function_ref<Value(ImplicitLocOpBuilder &, ValueRange)>;
+
+class TensorBuilder {
+public:
+  explicit TensorBuilder(ImplicitLocOpBuilder &b) : b(b) {}
+
+  ImplicitLocOpBuilder &builder() { return b; }
+
+  /// Sizes of a ranked tensor, static where known.
+  SmallVector<OpFoldResult> sizes(Value tensor);
+  /// `tensor.empty` of the given sizes.
+  Value empty(ArrayRef<OpFoldResult> sizes, Type elementType);
+  /// `tensor.empty` filled with `value` (`linalg.fill`).
+  Value filled(ArrayRef<OpFoldResult> sizes, Type elementType, double value);
+  Value filledInt(ArrayRef<OpFoldResult> sizes, Type elementType,
+                  int64_t value);
+
+  /// One-result `linalg.generic`: `maps` are for `inputs` then `init`; the
+  /// body gets (inputs..., init element) and returns the yielded value.
+  Value generic(ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
+                ArrayRef<utils::IteratorType> iterators, BodyFn body);
+
+  /// Elementwise map over same-shaped (or broadcast through `maps`) inputs
+  /// into a fresh tensor of `init`'s sizes and `elementType`.
+  Value map(ValueRange inputs, ArrayRef<OpFoldResult> sizes, Type elementType,
+            ArrayRef<AffineMap> inputMaps, BodyFn body);
+
+  Value f32(double v);
+  Value i32(int64_t v);
+  Value index(int64_t v);
+
+  /// Affine maps over `rank` dims.
+  AffineMap identity(unsigned rank);
+  AffineMap dims(unsigned rank, ArrayRef<unsigned> which);
+
+private:
+  ImplicitLocOpBuilder &b;
+};
+
+} // namespace mlir::bitttt
+
+#endif // BITTTT_TRANSFORMS_BUILDERS_H

@@ -1,0 +1,388 @@
+//===- Decompose.cpp - bitttt ops to linalg on tensors --------------------===//
+//
+// Each pattern writes one op of DESIGN.md §1 as linalg.generics whose bodies
+// follow the PyTorch reference's operation order (python/bitttt_ref/ops.py),
+// so f32 results agree to rounding and int8 paths agree exactly.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/BitTTTOps.h"
+#include "lib/Transforms/Builders.h"
+#include "lib/Transforms/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::bitttt {
+#define GEN_PASS_DEF_BITTTTDECOMPOSE
+#include "lib/Transforms/Passes.h.inc"
+} // namespace mlir::bitttt
+
+using namespace mlir;
+using namespace mlir::bitttt;
+
+namespace {
+
+constexpr auto kPar = utils::IteratorType::parallel;
+constexpr auto kRed = utils::IteratorType::reduction;
+
+// Floors of DESIGN.md §1.
+constexpr double kWeightEps = 1e-5;
+constexpr double kActEps = 1e-5;
+
+Value staticDimAsF32(TensorBuilder &tb, Value tensor, unsigned dim) {
+  return tb.f32(double(cast<ShapedType>(tensor.getType()).getDimSize(dim)));
+}
+
+/// Per-row sum of `f(x)` over the last dim of a [T, D] tensor.
+Value rowSum(TensorBuilder &tb, Value x,
+             function_ref<Value(ImplicitLocOpBuilder &, Value)> term) {
+  SmallVector<OpFoldResult> s = tb.sizes(x);
+  Type f32 = tb.builder().getF32Type();
+  return tb.generic(
+      x, tb.filled({s[0]}, f32, 0.0), {tb.identity(2), tb.dims(2, {0})},
+      {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
+        return arith::AddFOp::create(b, a[1], term(b, a[0]));
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Quantizers
+//===----------------------------------------------------------------------===//
+
+/// s = 127 / max(max|x|, 1e-5) per row; codes = clamp(roundeven(x·s)) as i8.
+std::pair<Value, Value> buildActQuant(TensorBuilder &tb, Value x) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  SmallVector<OpFoldResult> s = tb.sizes(x);
+  Type f32 = b.getF32Type();
+  Value amax = tb.generic(
+      x, tb.filled({s[0]}, f32, 0.0), {tb.identity(2), tb.dims(2, {0})},
+      {kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::MaximumFOp::create(ib, a[1],
+                                         math::AbsFOp::create(ib, a[0]));
+      });
+  Value scale = tb.map(amax, {s[0]}, f32, {tb.identity(1)},
+                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                         Value floor = tb.f32(kActEps);
+                         Value m = arith::MaximumFOp::create(ib, a[0], floor);
+                         return arith::DivFOp::create(ib, tb.f32(127.0), m);
+                       });
+  Value codes = tb.map(
+      {x, scale}, s, b.getI8Type(), {tb.identity(2), tb.dims(2, {0})},
+      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        Value v = arith::MulFOp::create(ib, a[0], a[1]);
+        v = math::RoundEvenOp::create(ib, v);
+        v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
+        v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
+        return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
+      });
+  return {codes, scale};
+}
+
+/// γ = max(mean|W|, 1e-5); codes = clamp(roundeven(W/γ), -1, 1) as i8.
+std::pair<Value, Value> buildWeightQuant(TensorBuilder &tb, Value w) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  SmallVector<OpFoldResult> s = tb.sizes(w);
+  Type f32 = b.getF32Type();
+  auto shape = cast<ShapedType>(w.getType()).getShape();
+  double count = double(shape[0]) * double(shape[1]);
+  Value sumAbs = tb.generic(
+      w, tb.filled({}, f32, 0.0), {tb.identity(2), tb.dims(2, {})},
+      {kRed, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+        return arith::AddFOp::create(ib, a[1], math::AbsFOp::create(ib, a[0]));
+      });
+  Value total = tensor::ExtractOp::create(b, sumAbs, ValueRange{});
+  Value mean = arith::DivFOp::create(b, total, tb.f32(count));
+  Value gamma = arith::MaximumFOp::create(b, mean, tb.f32(kWeightEps));
+  Value codes = tb.map(w, s, b.getI8Type(), {tb.identity(2)},
+                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                         Value v = arith::DivFOp::create(ib, a[0], gamma);
+                         v = math::RoundEvenOp::create(ib, v);
+                         v = arith::MaximumFOp::create(ib, v, tb.f32(-1.0));
+                         v = arith::MinimumFOp::create(ib, v, tb.f32(1.0));
+                         return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
+                       });
+  return {codes, gamma};
+}
+
+struct ActQuantPattern : OpRewritePattern<ActQuantOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ActQuantOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    auto [codes, scale] = buildActQuant(tb, op.getInput());
+    rewriter.replaceOp(op, {codes, scale});
+    return success();
+  }
+};
+
+struct WeightQuantPattern : OpRewritePattern<WeightQuantOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(WeightQuantOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    auto [codes, gamma] = buildWeightQuant(tb, op.getWeight());
+    rewriter.replaceOp(op, {codes, gamma});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// BitLinear with a latent f32 weight
+//===----------------------------------------------------------------------===//
+
+/// y[t,o] = Σ_k x[t,k]·w[o,k] as one (parallel, parallel, reduction)
+/// generic; `mul` forms one product term, `acc` its accumulator type.
+Value contractRows(TensorBuilder &tb, Value x, Value w, Type accType,
+                   function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
+                       term) {
+  SmallVector<OpFoldResult> xs = tb.sizes(x), ws = tb.sizes(w);
+  Value init = isa<FloatType>(accType)
+                   ? tb.filled({xs[0], ws[0]}, accType, 0.0)
+                   : tb.filledInt({xs[0], ws[0]}, accType, 0);
+  return tb.generic(
+      {x, w}, init,
+      {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
+      {kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
+        Value p = term(b, a[0], a[1]);
+        return isa<FloatType>(accType)
+                   ? Value(arith::AddFOp::create(b, a[2], p))
+                   : Value(arith::AddIOp::create(b, a[2], p));
+      });
+}
+
+Value buildBitLinear(TensorBuilder &tb, Value x, Value w, int64_t actBits) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto [wq, gammaValue] = buildWeightQuant(tb, w);
+  Value gamma = gammaValue;
+  if (actBits == 0) {
+    // y = (x · Wqᵀ) · γ
+    Value dot = contractRows(tb, x, wq, f32,
+                             [&](ImplicitLocOpBuilder &ib, Value a, Value c) {
+                               Value cf = arith::SIToFPOp::create(ib, f32, c);
+                               return arith::MulFOp::create(ib, a, cf);
+                             });
+    return tb.map(dot, tb.sizes(dot), f32, {tb.identity(2)},
+                  [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                    return arith::MulFOp::create(ib, a[0], gamma);
+                  });
+  }
+  // y = (xq · Wqᵀ) · γ / s, the dot product exact in int32.
+  auto [xq, s] = buildActQuant(tb, x);
+  Value dot = contractRows(tb, xq, wq, i32,
+                           [&](ImplicitLocOpBuilder &ib, Value a, Value c) {
+                             Value ai = arith::ExtSIOp::create(ib, i32, a);
+                             Value ci = arith::ExtSIOp::create(ib, i32, c);
+                             return arith::MulIOp::create(ib, ai, ci);
+                           });
+  return tb.map({dot, s}, tb.sizes(dot), f32,
+                {tb.identity(2), tb.dims(2, {0})},
+                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                  Value d = arith::SIToFPOp::create(ib, f32, a[0]);
+                  Value y = arith::MulFOp::create(ib, d, gamma);
+                  return arith::DivFOp::create(ib, y, a[1]);
+                });
+}
+
+struct BitLinearPattern : OpRewritePattern<BitLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BitLinearOp op,
+                                PatternRewriter &rewriter) const override {
+    if (isa<PackedTernaryType>(op.getWeight().getType()))
+      return rewriter.notifyMatchFailure(op, "packed weights: kernel lowering");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Value y = buildBitLinear(tb, op.getInput(), op.getWeight(),
+                             op.getActBitsAttr().getInt());
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// SwiGLU: down(silu(gate(x)) ⊙ up(x)), as three BitLinear ops.
+//===----------------------------------------------------------------------===//
+
+struct SwiGLUPattern : OpRewritePattern<SwiGLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SwiGLUOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    IntegerAttr bits = op.getActBitsAttr();
+    auto hiddenType = RankedTensorType::get(
+        {op.getInput().getType().getDimSize(0),
+         op.getGateWeight().getType().getDimSize(0)},
+        b.getF32Type());
+    Value g = BitLinearOp::create(b, hiddenType, op.getInput(),
+                                  op.getGateWeight(), Value(), bits);
+    Value u = BitLinearOp::create(b, hiddenType, op.getInput(),
+                                  op.getUpWeight(), Value(), bits);
+    // silu(g)·u with silu(g) = g·sigmoid(g) = g / (1 + exp(-g)).
+    Value h = tb.map({g, u}, tb.sizes(g), b.getF32Type(),
+                     {tb.identity(2), tb.identity(2)},
+                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                       Value neg = arith::NegFOp::create(ib, a[0]);
+                       Value e = math::ExpOp::create(ib, neg);
+                       Value den = arith::AddFOp::create(ib, tb.f32(1.0), e);
+                       Value sig = arith::DivFOp::create(ib, tb.f32(1.0), den);
+                       Value silu = arith::MulFOp::create(ib, a[0], sig);
+                       return arith::MulFOp::create(ib, silu, a[1]);
+                     });
+    rewriter.replaceOpWithNewOp<BitLinearOp>(op, op.getType(), h,
+                                             op.getDownWeight(), Value(), bits);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+struct RMSNormPattern : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Value x = op.getInput();
+    if (ShapedType::isDynamic(op.getInput().getType().getDimSize(1)))
+      return rewriter.notifyMatchFailure(op, "needs a static row length");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Value d = staticDimAsF32(tb, x, 1);
+    Value eps = arith::ConstantOp::create(b, op.getEpsAttr());
+    Value ss = rowSum(tb, x, [](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return arith::MulFOp::create(ib, v, v);
+    });
+    // x / sqrt(mean(x²) + eps) · g
+    Value y = tb.map({x, ss, op.getWeight()}, tb.sizes(x), b.getF32Type(),
+                     {tb.identity(2), tb.dims(2, {0}), tb.dims(2, {1})},
+                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                       Value ms = arith::DivFOp::create(ib, a[1], d);
+                       Value den = math::SqrtOp::create(
+                           ib, arith::AddFOp::create(ib, ms, eps));
+                       Value n = arith::DivFOp::create(ib, a[0], den);
+                       return arith::MulFOp::create(ib, n, a[2]);
+                     });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct LayerNormPattern : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Value x = op.getInput();
+    auto type = op.getInput().getType();
+    unsigned rank = type.getRank();
+    unsigned wrank = op.getWeight().getType().getRank();
+    if (ShapedType::isDynamic(type.getDimSize(rank - 1)))
+      return rewriter.notifyMatchFailure(op, "needs a static row length");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Type f32 = b.getF32Type();
+    Value n = staticDimAsF32(tb, x, rank - 1);
+    Value eps = arith::ConstantOp::create(b, op.getEpsAttr());
+    SmallVector<OpFoldResult> sizes = tb.sizes(x);
+    SmallVector<OpFoldResult> rowSizes(sizes.begin(), sizes.end() - 1);
+    SmallVector<unsigned> rowDims, weightDims;
+    for (unsigned i = 0; i + 1 < rank; ++i)
+      rowDims.push_back(i);
+    for (unsigned i = rank - wrank; i < rank; ++i)
+      weightDims.push_back(i);
+    AffineMap id = tb.identity(rank), row = tb.dims(rank, rowDims),
+              wmap = tb.dims(rank, weightDims);
+    SmallVector<utils::IteratorType> reduceIters(rank, kPar);
+    reduceIters.back() = kRed;
+    // μ = mean(x), var = mean((x-μ)²): two passes, as the reference.
+    Value sum = tb.generic(x, tb.filled(rowSizes, f32, 0.0), {id, row},
+                           reduceIters,
+                           [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                             return Value(arith::AddFOp::create(ib, a[1], a[0]));
+                           });
+    Value mu = tb.map(sum, rowSizes, f32, {tb.identity(rank - 1)},
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                        return Value(arith::DivFOp::create(ib, a[0], n));
+                      });
+    Value sq = tb.generic({x, mu}, tb.filled(rowSizes, f32, 0.0),
+                          {id, row, row}, reduceIters,
+                          [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                            Value c = arith::SubFOp::create(ib, a[0], a[1]);
+                            Value c2 = arith::MulFOp::create(ib, c, c);
+                            return Value(arith::AddFOp::create(ib, a[2], c2));
+                          });
+    Value y = tb.map(
+        {x, mu, sq, op.getWeight(), op.getBias()}, sizes, f32,
+        {id, row, row, wmap, wmap},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value c = arith::SubFOp::create(ib, a[0], a[1]);
+          Value var = arith::DivFOp::create(ib, a[2], n);
+          Value den =
+              math::SqrtOp::create(ib, arith::AddFOp::create(ib, var, eps));
+          Value v = arith::DivFOp::create(ib, c, den);
+          v = arith::MulFOp::create(ib, v, a[3]);
+          return arith::AddFOp::create(ib, v, a[4]);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Embedding and LM head
+//===----------------------------------------------------------------------===//
+
+struct EmbeddingPattern : OpRewritePattern<EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Value table = op.getTable();
+    SmallVector<OpFoldResult> sizes = {tb.sizes(op.getIds())[0],
+                                       tb.sizes(table)[1]};
+    Value y = tb.map(op.getIds(), sizes, b.getF32Type(), {tb.dims(2, {0})},
+                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                       Value row = arith::IndexCastOp::create(
+                           ib, ib.getIndexType(), a[0]);
+                       Value col = linalg::IndexOp::create(ib, 1);
+                       return tensor::ExtractOp::create(ib, table,
+                                                        ValueRange{row, col});
+                     });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct LMHeadPattern : OpRewritePattern<LMHeadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LMHeadOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Type f32 = b.getF32Type();
+    Value y = contractRows(tb, op.getInput(), op.getWeight(), f32,
+                           [&](ImplicitLocOpBuilder &ib, Value x, Value w) {
+                             if (w.getType() != f32)
+                               w = arith::ExtFOp::create(ib, f32, w);
+                             return arith::MulFOp::create(ib, x, w);
+                           });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct DecomposePass
+    : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ActQuantPattern, WeightQuantPattern, BitLinearPattern,
+                 SwiGLUPattern, RMSNormPattern, LayerNormPattern,
+                 EmbeddingPattern, LMHeadPattern>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,23 @@
+//===- Passes.h - bitttt passes ---------------------------------*- C++ -*-===//
+#ifndef BITTTT_TRANSFORMS_PASSES_H
+#define BITTTT_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::bitttt {
+
+#define GEN_PASS_DECL
+#include "lib/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lib/Transforms/Passes.h.inc"
+
+} // namespace mlir::bitttt
+
+#endif // BITTTT_TRANSFORMS_PASSES_H

@@ -1,0 +1,32 @@
+//===- Pipelines.cpp - named bitttt pass pipelines ------------------------===//
+#include "lib/Transforms/Pipelines.h"
+#include "lib/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
+                                    const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Upstream lowering known to work with LLVM 22 (../shared/MLIR22.md).
+  constexpr const char *kLowering =
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "func.func(convert-linalg-to-loops),expand-strided-metadata,"
+      "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,convert-to-llvm,"
+      "reconcile-unrealized-casts";
+  if (failed(parsePassPipeline(kLowering, pm)))
+    llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
+}
+
+void mlir::bitttt::registerPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "bitttt-cpu-pipeline",
+      "Lower a bitttt module on tensors to the LLVM dialect for x86-64 CPUs",
+      buildCpuPipeline);
+}

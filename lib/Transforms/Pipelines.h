@@ -1,0 +1,26 @@
+//===- Pipelines.h - named bitttt pass pipelines ----------------*- C++ -*-===//
+#ifndef BITTTT_TRANSFORMS_PIPELINES_H
+#define BITTTT_TRANSFORMS_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::bitttt {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("x86-64 level the code is for: x86-64-v3 (AVX2) or "
+                     "x86-64-v4 (AVX-512 with VNNI)"),
+      llvm::cl::init("x86-64-v3")};
+};
+
+/// bitttt ops on tensors → LLVM dialect for x86-64 CPUs.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers `bitttt-cpu-pipeline` with its options.
+void registerPipelines();
+
+} // namespace mlir::bitttt
+
+#endif // BITTTT_TRANSFORMS_PIPELINES_H

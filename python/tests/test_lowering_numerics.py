@@ -1,0 +1,121 @@
+"""Compiled bitttt ops (bitttt-cpu-pipeline → LLVM → .so) against the
+PyTorch reference, op by op."""
+
+import numpy as np
+import pytest
+import torch
+
+from bitttt_ref import ops
+
+import compiled
+
+pytestmark = pytest.mark.skipif(not compiled.available(),
+                                reason="bitttt-opt not built (build/bin/bitttt-opt)")
+
+RNG = np.random.default_rng(7)
+
+
+def f32(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def ref(fn, *arrays, **kw):
+    out = fn(*[torch.from_numpy(a) for a in arrays], **kw)
+    if isinstance(out, tuple):
+        return tuple(o.detach().numpy() for o in out)
+    return out.detach().numpy()
+
+
+def test_rms_norm():
+    x, g = f32(5, 40), f32(40)
+    k = compiled.Compiled(
+        "%y = bitttt.rms_norm %a0, %a1 : tensor<5x40xf32>, tensor<40xf32>\n"
+        "return %y : tensor<5x40xf32>",
+        [((5, 40), "f32"), ((40,), "f32")], [((5, 40), "f32")])
+    (y,) = k(x, g)
+    np.testing.assert_allclose(y, ref(ops.rms_norm, x, g), rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("wshape", [(16,), (2, 8)])
+def test_layer_norm(wshape):
+    x = f32(3, 2, 8, scale=3.0) + 1.5
+    w, b = f32(*wshape), f32(*wshape)
+    xt, wt = compiled.tensor_type((3, 2, 8), "f32"), compiled.tensor_type(wshape, "f32")
+    if len(wshape) == 1:
+        x = x.reshape(3, 16)
+        xt = compiled.tensor_type((3, 16), "f32")
+    k = compiled.Compiled(
+        f"%y = bitttt.layer_norm %a0, %a1, %a2 : {xt}, {wt}\nreturn %y : {xt}",
+        [(x.shape, "f32"), (wshape, "f32"), (wshape, "f32")], [(x.shape, "f32")])
+    (y,) = k(x, w, b)
+    np.testing.assert_allclose(y, ref(ops.layer_norm, x, w, b), rtol=1e-5, atol=2e-6)
+
+
+def test_act_quant_exact():
+    x = f32(6, 33, scale=2.0)
+    x[1] = 0.0                     # all-zero row: the 1e-5 floor, no NaN
+    x[2, :4] = [1.0, -0.5, 0.25, 127.0]
+    k = compiled.Compiled(
+        "%q, %s = bitttt.act_quant %a0 : tensor<6x33xf32> -> tensor<6x33xi8>, tensor<6xf32>\n"
+        "return %q, %s : tensor<6x33xi8>, tensor<6xf32>",
+        [((6, 33), "f32")], [((6, 33), "i8"), ((6,), "f32")])
+    q, s = k(x)
+    rq, rs = ref(ops.act_quant, x)
+    np.testing.assert_array_equal(q, rq.astype(np.int8))
+    np.testing.assert_array_equal(s, rs[:, 0])
+
+
+def test_weight_quant():
+    w = f32(24, 40, scale=0.05)
+    k = compiled.Compiled(
+        "%q, %g = bitttt.weight_quant %a0 : tensor<24x40xf32> -> tensor<24x40xi8>\n"
+        "%gt = tensor.from_elements %g : tensor<f32>\n"
+        "return %q, %gt : tensor<24x40xi8>, tensor<f32>",
+        [((24, 40), "f32")], [((24, 40), "i8"), ((), "f32")])
+    q, g = k(w)
+    rq, rg = ref(ops.weight_quant, w)
+    np.testing.assert_allclose(g, rg, rtol=1e-6)
+    # The mean's summation order may move γ by an ulp; only elements within
+    # float noise of a rounding boundary may then differ.
+    diff = q != rq.astype(np.int8)
+    near = np.abs(np.abs(w / rg) - 0.5) < 1e-5
+    assert not np.any(diff & ~near)
+
+
+@pytest.mark.parametrize("act_bits", [8, 0])
+def test_bitlinear_latent(act_bits):
+    x, w = f32(7, 50), f32(30, 50, scale=0.1)
+    k = compiled.Compiled(
+        f"%y = bitttt.bitlinear %a0, %a1 {{act_bits = {act_bits}}} : tensor<7x50xf32>, tensor<30x50xf32> -> tensor<7x30xf32>\n"
+        "return %y : tensor<7x30xf32>",
+        [((7, 50), "f32"), ((30, 50), "f32")], [((7, 30), "f32")])
+    (y,) = k(x, w)
+    np.testing.assert_allclose(y, ref(ops.bitlinear, x, w, act_bits=act_bits),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_swiglu():
+    x = f32(4, 24)
+    wg, wu, wd = f32(64, 24, scale=0.2), f32(64, 24, scale=0.2), f32(24, 64, scale=0.1)
+    k = compiled.Compiled(
+        "%y = bitttt.swiglu %a0, %a1, %a2, %a3 {act_bits = 0} : tensor<4x24xf32>, tensor<64x24xf32>, tensor<24x64xf32>\n"
+        "return %y : tensor<4x24xf32>",
+        [((4, 24), "f32"), ((64, 24), "f32"), ((64, 24), "f32"), ((24, 64), "f32")],
+        [((4, 24), "f32")])
+    (y,) = k(x, wg, wu, wd)
+    np.testing.assert_allclose(y, ref(ops.swiglu, x, wg, wu, wd, act_bits=0),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_embedding_and_lm_head():
+    table, head = f32(37, 12), f32(37, 12)
+    ids = np.array([0, 36, 5, 5, 17], dtype=np.int32)
+    k = compiled.Compiled(
+        "%h = bitttt.embedding %a0[%a1] : tensor<37x12xf32>, tensor<5xi32> -> tensor<5x12xf32>\n"
+        "%l = bitttt.lm_head %h, %a2 : tensor<5x12xf32>, tensor<37x12xf32> -> tensor<5x37xf32>\n"
+        "return %h, %l : tensor<5x12xf32>, tensor<5x37xf32>",
+        [((37, 12), "f32"), ((5,), "i32"), ((37, 12), "f32")],
+        [((5, 12), "f32"), ((5, 37), "f32")])
+    h, logits = k(table, ids, head)
+    np.testing.assert_array_equal(h, table[ids])
+    np.testing.assert_allclose(logits, table[ids] @ head.T, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,16 @@
+// RUN: bitttt-opt %s --bitttt-cpu-pipeline | FileCheck %s
+// RUN: bitttt-opt %s --bitttt-cpu-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
+
+// The pipeline leaves only the LLVM dialect.
+// CHECK: llvm.func @block
+// CHECK-NOT: bitttt.
+// CHECK-NOT: linalg.
+// CHECK-NOT: tensor.
+// LLVMIR: define {{.*}} @block(
+// LLVMIR: call float @llvm.sqrt.f32
+// LLVMIR: call float @llvm.roundeven.f32
+func.func @block(%x: tensor<4x32xf32>, %g: tensor<32xf32>, %w: tensor<16x32xf32>) -> tensor<4x16xf32> {
+  %n = bitttt.rms_norm %x, %g : tensor<4x32xf32>, tensor<32xf32>
+  %y = bitttt.bitlinear %n, %w : tensor<4x32xf32>, tensor<16x32xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

@@ -1,0 +1,117 @@
+// RUN: bitttt-opt %s --bitttt-decompose --split-input-file | FileCheck %s
+// Numerics of every decomposition are checked against PyTorch in
+// python/tests/test_lowering_numerics.py; here, the structure.
+
+// CHECK-LABEL: func @rms_norm
+// CHECK-NOT: bitttt.
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: math.sqrt
+// CHECK: arith.divf
+// CHECK: arith.mulf
+func.func @rms_norm(%x: tensor<?x32xf32>, %g: tensor<32xf32>) -> tensor<?x32xf32> {
+  %y = bitttt.rms_norm %x, %g : tensor<?x32xf32>, tensor<32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// act_bits = 8: per-row absmax, round half to even, int32 dot, (dot·γ)/s.
+// CHECK-LABEL: func @bitlinear_int8
+// CHECK-NOT: bitttt.
+// CHECK: math.absf
+// CHECK: math.roundeven
+// CHECK: arith.fptosi {{.*}} to i8
+// CHECK: math.roundeven
+// CHECK: arith.fptosi {{.*}} to i8
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: arith.extsi {{.*}} i8 to i32
+// CHECK: arith.extsi {{.*}} i8 to i32
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK: arith.sitofp
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: arith.divf
+func.func @bitlinear_int8(%x: tensor<4x32xf32>, %w: tensor<16x32xf32>) -> tensor<4x16xf32> {
+  %y = bitttt.bitlinear %x, %w : tensor<4x32xf32>, tensor<16x32xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// act_bits = 0 keeps activations in f32: no activation quantizer.
+// CHECK-LABEL: func @bitlinear_f32
+// CHECK: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @bitlinear_f32(%x: tensor<4x32xf32>, %w: tensor<16x32xf32>) -> tensor<4x16xf32> {
+  %y = bitttt.bitlinear %x, %w {act_bits = 0} : tensor<4x32xf32>, tensor<16x32xf32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// Packed weights are left for the packed-kernel lowering.
+// CHECK-LABEL: func @bitlinear_packed
+// CHECK: bitttt.bitlinear
+func.func @bitlinear_packed(%x: tensor<4x32xf32>, %p: !bitttt.packed_ternary<16x32>, %g: f32) -> tensor<4x16xf32> {
+  %y = bitttt.bitlinear %x, %p scale %g : tensor<4x32xf32>, !bitttt.packed_ternary<16x32> -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
+
+// -----
+
+// SwiGLU becomes three BitLinears (themselves decomposed) around silu·up.
+// CHECK-LABEL: func @swiglu
+// CHECK-NOT: bitttt.
+// CHECK: math.exp
+// CHECK-NOT: bitttt.
+// CHECK: return
+func.func @swiglu(%x: tensor<4x32xf32>, %g: tensor<64x32xf32>, %u: tensor<64x32xf32>,
+                  %d: tensor<32x64xf32>) -> tensor<4x32xf32> {
+  %y = bitttt.swiglu %x, %g, %u, %d : tensor<4x32xf32>, tensor<64x32xf32>, tensor<32x64xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// Per-head weights [H, f] index the trailing two dims of [T, H, f].
+// CHECK: #[[WMAP:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func @layer_norm_per_head
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}, #[[WMAP]], #[[WMAP]], #{{.*}}]
+func.func @layer_norm_per_head(%x: tensor<4x2x16xf32>, %g: tensor<2x16xf32>, %b: tensor<2x16xf32>) -> tensor<4x2x16xf32> {
+  %y = bitttt.layer_norm %x, %g, %b : tensor<4x2x16xf32>, tensor<2x16xf32>
+  return %y : tensor<4x2x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @embedding
+// CHECK: linalg.generic
+// CHECK: arith.index_cast
+// CHECK: linalg.index 1
+// CHECK: tensor.extract
+func.func @embedding(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) -> tensor<8x32xf32> {
+  %h = bitttt.embedding %t[%ids] : tensor<64x32xf32>, tensor<8xi32> -> tensor<8x32xf32>
+  return %h : tensor<8x32xf32>
+}
+
+// -----
+
+// A bf16 head is widened per element; the accumulation stays f32.
+// CHECK-LABEL: func @lm_head_bf16
+// CHECK: arith.extf {{.*}} bf16 to f32
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @lm_head_bf16(%x: tensor<8x32xf32>, %w: tensor<64x32xbf16>) -> tensor<8x64xf32> {
+  %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xbf16> -> tensor<8x64xf32>
+  return %l : tensor<8x64xf32>
+}

@@ -361,5 +361,26 @@ LogicalResult AdamWOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel primitives
+//===----------------------------------------------------------------------===//
+
+LogicalResult Dot2BitI8Op::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  // SameVariadicOperandSize splits the operands evenly; an odd count would
+  // silently drop one.
+  if ((getOperation()->getNumOperands() - 1) % 2 != 0)
+    return emitOpError() << "needs as many 'values' as 'codes' vectors, got "
+                         << getOperation()->getNumOperands() - 1
+                         << " vectors in all";
+  size_t n = getCodes().size();
+  if (n == 0 || n > 4)
+    return emitOpError() << "takes 1 to 4 (codes, values) pairs (the AVX2 "
+                            "lowering's 16-bit sums stay exact up to 4), got "
+                         << n;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialect/BitTTTOps.cpp.inc"

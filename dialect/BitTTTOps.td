@@ -12,5 +12,6 @@ include "dialect/BitTTTNormOps.td"
 include "dialect/BitTTTLayerOps.td"
 include "dialect/BitTTTModelOps.td"
 include "dialect/BitTTTTrainOps.td"
+include "dialect/BitTTTKernelOps.td"
 
 #endif // BITTTT_OPS_TD

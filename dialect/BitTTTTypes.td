@@ -11,9 +11,9 @@ def BitTTT_PackedTernaryType : TypeDef<BitTTT_Dialect, "PackedTernary"> {
   let description = [{
     `!bitttt.packed_ternary<ROWSxCOLS>` is an `[out, in]` weight matrix whose
     entries are in {-1, 0, +1}, stored at 2 bits per weight. Its scale
-    (γ of DESIGN.md §1) travels beside it as an `f32` value. The byte layout
-    in memory is fixed by the packing pass (docs/packing.md); at this level
-    the type only records the logical shape.
+    (γ of DESIGN.md §1) travels beside it as an `f32` value. In memory it is
+    `ROWS x (32·ceil(COLS/128))` bytes in layout `i2_b128`
+    (docs/packing.md); at this level the type records the logical shape.
 
     Example: `!bitttt.packed_ternary<4096x11008>`
   }];
@@ -21,8 +21,9 @@ def BitTTT_PackedTernaryType : TypeDef<BitTTT_Dialect, "PackedTernary"> {
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// Bytes one row takes at 2 bits per weight.
-    int64_t getRowBytes() const { return (getCols() + 3) / 4; }
+    /// Bytes one row takes in layout i2_b128 (docs/packing.md): blocks of
+    /// 128 weights in 32 bytes, the last block padded with zero weights.
+    int64_t getRowBytes() const { return 32 * ((getCols() + 127) / 128); }
   }];
 }
 

@@ -21,4 +21,52 @@ def BitTTTDecompose : Pass<"bitttt-decompose", "mlir::func::FuncOp"> {
   ];
 }
 
+def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::func::FuncOp"> {
+  let summary = "Turn latent BitLinear weight arguments into packed ones";
+  let description = [{
+    Every argument `{bitttt.tensor = "W"}` used only as BitLinear weights
+    becomes `!bitttt.packed_ternary {bitttt.tensor = "W.codes"}` plus
+    `tensor<f32> {bitttt.tensor = "W.scale"}` (γ), and those BitLinears take
+    the packed form. Run after `bitttt-decompose` has exposed the BitLinears
+    inside SwiGLU; the weights themselves are packed by the compiler into
+    the `.bitt` file (docs/packing.md), never into code.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def BitTTTLowerPackedBitLinear
+    : Pass<"bitttt-lower-packed-bitlinear", "mlir::func::FuncOp"> {
+  let summary = "Lower BitLinear on packed ternary weights to SIMD loops";
+  let description = [{
+    Rewrites `bitttt.bitlinear %x, %packed scale %γ` into: per-token int8
+    activation quantization, a zero pad of the activations to whole 128-wide
+    blocks, per-token `Σx`, and a loop nest over rows and tokens whose inner
+    loop streams 32-byte blocks of `i2_b128` codes, unpacks them with
+    shift/and and accumulates `bitttt.dot_2bit_i8` (int8 × 2-bit codes). The
+    signed result is `Σ q·x − Σ x` with `q = w + 1`. Packed function
+    arguments become `tensor<R x RB x i8>`.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
+def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
+  let summary = "Lower bitttt.dot_2bit_i8 to x86 int8 dot-product intrinsics";
+  let description = [{
+    `x86-64-v4`: a chain of `llvm.x86.avx512.vpdpbusd.256` (AVX-512 VNNI on
+    ymm). `x86-64-v3`: one `llvm.x86.avx2.pmadd.ub.sw` per pair, their 16-bit
+    sums added, one `llvm.x86.avx2.pmadd.wd` against ones, added to the
+    accumulator. Runs after bufferization (intrinsic calls have unknown
+    side effects for one-shot-bufferize).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
+           "x86-64-v3 (AVX2: vpmaddubsw/vpmaddwd) or x86-64-v4 (AVX-512 VNNI: vpdpbusd)">
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // BITTTT_TRANSFORMS_PASSES_TD

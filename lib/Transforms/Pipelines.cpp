@@ -9,6 +9,12 @@ using namespace mlir;
 
 void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
+  // Decompose first so the BitLinears inside SwiGLU/TTT are exposed, pack
+  // their weight arguments, lower packed BitLinears to SIMD kernels, then
+  // decompose what the kernels emitted (activation quantizers).
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
+  pm.addNestedPass<func::FuncOp>(createBitTTTPackWeights());
+  pm.addNestedPass<func::FuncOp>(createBitTTTLowerPackedBitLinear());
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -17,10 +23,14 @@ void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "func.func(convert-linalg-to-loops),expand-strided-metadata,"
-      "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,convert-to-llvm,"
-      "reconcile-unrealized-casts";
+      "func.func(convert-linalg-to-loops)";
+  constexpr const char *kToLLVM =
+      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+      "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(kLowering, pm)))
+    llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
+  pm.addPass(createBitTTTLowerX86Dot({options.target}));
+  if (failed(parsePassPipeline(kToLLVM, pm)))
     llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
 }
 

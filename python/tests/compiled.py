@@ -68,9 +68,14 @@ class Compiled:
     ``%a1``… and ending in ``return``."""
 
     def __init__(self, body, args, results, pipeline="bitttt-cpu-pipeline",
-                 name="kernel"):
+                 name="kernel", march="x86-64-v3"):
+        """An argument may be ``(shape, elem, "type text")`` when its MLIR type
+        is not a plain tensor (a packed weight): ``shape``/``elem`` then say
+        what is passed at the call after lowering."""
         self.results = results
-        arg_text = ", ".join(f"%a{i}: {tensor_type(s, e)}" for i, (s, e) in enumerate(args))
+        arg_text = ", ".join(
+            f"%a{i}: {a[2] if len(a) > 2 else tensor_type(a[0], a[1])}"
+            for i, a in enumerate(args))
         res_text = ", ".join(tensor_type(s, e) for s, e in results)
         self.source = (
             f"func.func @{name}({arg_text}) -> ({res_text}) "
@@ -85,8 +90,10 @@ class Compiled:
         so = os.path.join(self.tmp.name, "k.so")
         with open(ll, "w") as f:
             f.write(llvm_ir)
-        self._run([CLANG, "-O2", "-shared", "-fPIC", "-Wno-override-module",
-                   "-o", so, ll])
+        # bitttt's x86-64-v4 target is x86-64-v4 plus AVX-512 VNNI.
+        isa = [f"-march={march}"] + (["-mavx512vnni"] if march == "x86-64-v4" else [])
+        self._run([CLANG, "-O2", *isa, "-shared", "-fPIC",
+                   "-Wno-override-module", "-o", so, ll])
         self.lib = ctypes.CDLL(so)
         self.fn = getattr(self.lib, f"_mlir_ciface_{name}")
 

@@ -119,3 +119,68 @@ def test_embedding_and_lm_head():
     h, logits = k(table, ids, head)
     np.testing.assert_array_equal(h, table[ids])
     np.testing.assert_allclose(logits, table[ids] @ head.T, rtol=1e-5, atol=1e-5)
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+TARGETS = [pytest.param("x86-64-v3", "x86-64-v3", id="avx2")]
+if {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= _cpu_flags():
+    TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni"))
+else:
+    TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni",
+                                marks=pytest.mark.skip(reason="CPU lacks AVX-512 VNNI")))
+
+
+@pytest.mark.parametrize("target,march", TARGETS)
+@pytest.mark.parametrize("tokens,rows,cols", [(1, 64, 256), (5, 48, 300), (3, 7, 100)])
+def test_packed_bitlinear_is_bit_exact(target, march, tokens, rows, cols):
+    """Packed SIMD kernel == the reference integer BitLinear, bit for bit."""
+    from bitttt_ref.packing import pack_i2_b128, row_bytes
+
+    x = f32(tokens, cols, scale=2.0)
+    w = f32(rows, cols, scale=0.05)
+    wq, gamma = ops.weight_quant(torch.from_numpy(w))
+    wq8 = wq.numpy().astype(np.int8)
+    packed = pack_i2_b128(wq8).view(np.int8)
+    rb = row_bytes(cols)
+    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    k = compiled.Compiled(
+        f"%g = tensor.extract %a2[] : tensor<f32>\n"
+        f"%y = bitttt.bitlinear %a0, %a1 scale %g : tensor<{tokens}x{cols}xf32>, {ptype} -> tensor<{tokens}x{rows}xf32>\n"
+        f"return %y : tensor<{tokens}x{rows}xf32>",
+        [((tokens, cols), "f32"), ((rows, rb), "i8", ptype), ((), "f32")],
+        [((tokens, rows), "f32")],
+        pipeline=f"bitttt-cpu-pipeline=target={target}", march=march)
+    (y,) = k(x, packed, np.array(gamma.item(), dtype=np.float32))
+    xq, s = ops.act_quant(torch.from_numpy(x))
+    expect = ops.bitlinear_int(ops.to_int8(xq), s, torch.from_numpy(wq8), gamma)
+    np.testing.assert_array_equal(y, expect.numpy())
+
+
+@pytest.mark.parametrize("rows,cols", [(8, 130), (3, 64)])
+def test_packed_bitlinear_f32_activations(rows, cols):
+    from bitttt_ref.packing import pack_i2_b128, row_bytes
+
+    x, w = f32(4, cols), f32(rows, cols, scale=0.05)
+    wq, gamma = ops.weight_quant(torch.from_numpy(w))
+    packed = pack_i2_b128(wq.numpy().astype(np.int8)).view(np.int8)
+    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    k = compiled.Compiled(
+        f"%g = tensor.extract %a2[] : tensor<f32>\n"
+        f"%y = bitttt.bitlinear %a0, %a1 scale %g {{act_bits = 0}} : tensor<4x{cols}xf32>, {ptype} -> tensor<4x{rows}xf32>\n"
+        f"%u = bitttt.unpack_ternary %a1 : {ptype} -> tensor<{rows}x{cols}xi8>\n"
+        f"return %y, %u : tensor<4x{rows}xf32>, tensor<{rows}x{cols}xi8>",
+        [((4, cols), "f32"), ((rows, row_bytes(cols)), "i8", ptype), ((), "f32")],
+        [((4, rows), "f32"), ((rows, cols), "i8")])
+    y, u = k(x, packed, np.array(gamma.item(), dtype=np.float32))
+    np.testing.assert_array_equal(u, wq.numpy().astype(np.int8))
+    np.testing.assert_allclose(y, ref(ops.bitlinear, x, w, act_bits=0), rtol=1e-5, atol=1e-5)

@@ -150,3 +150,12 @@ func.func @named_values(%ids: tensor<8xi32> {bitttt.io = "ids"},
   %h = bitttt.embedding %e[%ids] : tensor<64x32xf32>, tensor<8xi32> -> tensor<8x32xf32>
   return %h : tensor<8x32xf32>
 }
+
+// CHECK-LABEL: func @dot_2bit_i8
+// CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}]
+// GENERIC: "bitttt.dot_2bit_i8"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<8xi32>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+func.func @dot_2bit_i8(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
+                       %x0: vector<32xi8>, %x1: vector<32xi8>) -> vector<8xi32> {
+  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
+  return %r : vector<8xi32>
+}

@@ -701,3 +701,29 @@ func.func private @bad_arg_attr_value(tensor<4xf32> {bitttt.tensor = 3 : i64})
 
 // expected-error @+1 {{unknown bitttt attribute 'bitttt.logits'}}
 func.func private @bad_result_attr() -> (tensor<4xf32> {bitttt.logits = "x"})
+
+// -----
+
+// == dot_2bit_i8 ==
+
+func.func @dot_too_many(%acc: vector<8xi32>, %q: vector<32xi8>) -> vector<8xi32> {
+  // expected-error @+1 {{takes 1 to 4 (codes, values) pairs (the AVX2 lowering's 16-bit sums stay exact up to 4), got 5}}
+  %r = bitttt.dot_2bit_i8 %acc, [%q, %q, %q, %q, %q], [%q, %q, %q, %q, %q]
+  return %r : vector<8xi32>
+}
+
+// -----
+
+func.func @dot_uneven(%acc: vector<8xi32>, %q: vector<32xi8>) -> vector<8xi32> {
+  // expected-error @+1 {{needs as many 'values' as 'codes' vectors, got 5 vectors in all}}
+  %r = "bitttt.dot_2bit_i8"(%acc, %q, %q, %q, %q, %q) : (vector<8xi32>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+  return %r : vector<8xi32>
+}
+
+// -----
+
+func.func @dot_width(%acc: vector<8xi32>, %q: vector<16xi8>) -> vector<8xi32> {
+  // expected-error @+1 {{operand #1 must be variadic of vector<32xi8>}}
+  %r = "bitttt.dot_2bit_i8"(%acc, %q, %q) : (vector<8xi32>, vector<16xi8>, vector<16xi8>) -> vector<8xi32>
+  return %r : vector<8xi32>
+}

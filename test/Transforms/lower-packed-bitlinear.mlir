@@ -1,0 +1,50 @@
+// RUN: bitttt-opt %s --bitttt-lower-packed-bitlinear --split-input-file --verify-diagnostics | FileCheck %s
+// Bit-exactness against the PyTorch reference: python/tests/test_lowering_numerics.py.
+
+// 300 columns: two full 128-blocks in-bounds, a tail block masked.
+// CHECK-LABEL: func @int8
+// CHECK-SAME: %[[BYTES:[a-z0-9]+]]: tensor<48x96xi8>
+// CHECK: bitttt.act_quant
+// CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}}
+// CHECK: vector.transfer_read %[[BYTES]]{{.*}} {in_bounds = [true]} : tensor<48x96xi8>, vector<32xi8>
+// CHECK-COUNT-3: arith.shrui
+// CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]
+// CHECK: scf.yield
+// The tail block reads activations with bounds checks.
+// CHECK: vector.transfer_read {{.*}} : tensor<5x300xi8>, vector<32xi8>
+// CHECK-NOT: in_bounds
+// CHECK: bitttt.dot_2bit_i8
+// CHECK: vector.reduction <add>
+// CHECK: arith.subi
+// CHECK: arith.sitofp
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: arith.divf
+// CHECK: tensor.insert
+func.func @int8(%x: tensor<5x300xf32>, %p: !bitttt.packed_ternary<48x300>, %g: f32) -> tensor<5x48xf32> {
+  %y = bitttt.bitlinear %x, %p scale %g : tensor<5x300xf32>, !bitttt.packed_ternary<48x300> -> tensor<5x48xf32>
+  return %y : tensor<5x48xf32>
+}
+
+// -----
+
+// f32 activations: unpack the codes, f32 contraction, times γ.
+// CHECK-LABEL: func @f32_activations
+// CHECK-SAME: tensor<8x64xi8>
+// CHECK: linalg.index 1
+// CHECK: arith.shrui
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+func.func @f32_activations(%x: tensor<4x130xf32>, %p: !bitttt.packed_ternary<8x130>, %g: f32) -> tensor<4x8xf32> {
+  %y = bitttt.bitlinear %x, %p scale %g {act_bits = 0} : tensor<4x130xf32>, !bitttt.packed_ternary<8x130> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @not_an_argument(%x: tensor<4x32xf32>, %c: tensor<8x32xi8>, %g: f32) -> tensor<4x8xf32> {
+  %p = bitttt.pack_ternary %c : tensor<8x32xi8> -> !bitttt.packed_ternary<8x32>
+  // expected-error @+1 {{packed_ternary operand must be a function argument when lowering to kernels}}
+  %y = bitttt.bitlinear %x, %p scale %g : tensor<4x32xf32>, !bitttt.packed_ternary<8x32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

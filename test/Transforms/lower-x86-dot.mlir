@@ -1,0 +1,19 @@
+// RUN: bitttt-opt %s --bitttt-lower-x86-dot=target=x86-64-v3 | FileCheck %s --check-prefix=AVX2
+// RUN: bitttt-opt %s --bitttt-lower-x86-dot=target=x86-64-v4 | FileCheck %s --check-prefix=VNNI
+// RUN: not bitttt-opt %s --bitttt-lower-x86-dot=target=armv8 2>&1 | FileCheck %s --check-prefix=BAD
+
+// AVX2-LABEL: func @dot
+// AVX2-COUNT-2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// AVX2: arith.addi {{.*}} : vector<16xi16>
+// AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// AVX2: arith.addi {{.*}} : vector<8xi32>
+// VNNI-LABEL: func @dot
+// VNNI: %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%arg0, %arg1, %arg3)
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A]], %arg2, %arg4)
+// VNNI-NOT: pmadd
+// BAD: error: bitttt-lower-x86-dot: unknown target 'armv8' (expected x86-64-v3 or x86-64-v4)
+func.func @dot(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
+               %x0: vector<32xi8>, %x1: vector<32xi8>) -> vector<8xi32> {
+  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
+  return %r : vector<8xi32>
+}

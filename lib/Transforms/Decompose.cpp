@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialect/BitTTTOps.h"
 #include "lib/Transforms/Builders.h"
+#include "lib/Transforms/DecomposeTTT.h"
 #include "lib/Transforms/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -380,6 +381,7 @@ struct DecomposePass
     patterns.add<ActQuantPattern, WeightQuantPattern, BitLinearPattern,
                  SwiGLUPattern, RMSNormPattern, LayerNormPattern,
                  EmbeddingPattern, LMHeadPattern>(&getContext());
+    populateTTTDecompositionPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -20,7 +20,7 @@ void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   // Upstream lowering known to work with LLVM 22 (../shared/MLIR22.md).
   constexpr const char *kLowering =
-      "one-shot-bufferize{bufferize-function-boundaries "
+      "func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
       "func.func(convert-linalg-to-loops)";

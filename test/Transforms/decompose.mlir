@@ -115,3 +115,48 @@ func.func @lm_head_bf16(%x: tensor<8x32xf32>, %w: tensor<64x32xbf16>) -> tensor<
   %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xbf16> -> tensor<8x64xf32>
   return %l : tensor<8x64xf32>
 }
+
+// -----
+
+// TTT-Linear: projections for all tokens, then one loop over tokens carrying
+// (W, c, ΣW, Σc, pos) with a commit when the mini-batch fills.
+// Numerics: python/tests/test_lowering_ttt.py.
+// CHECK-LABEL: func @ttt_linear
+// CHECK-NOT: bitttt.ttt_linear
+// CHECK: tensor.expand_shape {{.*}} into tensor<8x2x16xf32>
+// CHECK: math.exp
+// CHECK: %[[LOOP:.*]]:6 = scf.for {{.*}} iter_args({{.*}}) -> (tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index, tensor<8x2x16xf32>)
+// CHECK: tensor.extract_slice {{.*}} to tensor<2x16xf32>
+// CHECK: math.sqrt
+// CHECK: arith.cmpi eq, %{{.*}}, %c4
+// CHECK: scf.if
+// CHECK: tensor.collapse_shape %[[LOOP]]#5
+// CHECK: return {{.*}}, %[[LOOP]]#0, %[[LOOP]]#1, %[[LOOP]]#2, %[[LOOP]]#3, %[[LOOP]]#4
+func.func @ttt_linear(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %pos: index)
+    -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index) {
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+  return %y#0, %y#1, %y#2, %y#3, %y#4, %y#5 : tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index
+}
+
+// -----
+
+// Seed TTT: k̂ for all tokens, a loop with the start-of-batch W.
+// CHECK-LABEL: func @ttt_seed
+// CHECK-NOT: bitttt.ttt_seed
+// CHECK: math.sqrt
+// CHECK: scf.for {{.*}} -> (tensor<8x8xf32>, tensor<8x8xf32>, index, tensor<4x8xf32>)
+// CHECK: arith.cmpi eq, %{{.*}}, %c1
+// CHECK: scf.if
+func.func @ttt_seed(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
+    %w: tensor<8x8xf32>, %pos: index) -> (tensor<4x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index) {
+  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return %y#0, %y#1, %y#2, %y#3 : tensor<4x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index
+}

@@ -20,7 +20,7 @@ void BitTTTDialect::initialize() {
 // can bind buffers by name:
 //   bitttt.tensor = "layers.0.ttt.q_proj.weight"  a weight from the checkpoint
 //   bitttt.state  = "layers.0.ttt.w"              a TTT state slot
-//   bitttt.io     = "ids" | "logits"              an input or output
+//   bitttt.io     = "ids" | "logits" | "targets" | "loss"   model I/O
 static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
   if (name != "bitttt.tensor" && name != "bitttt.state" && name != "bitttt.io")
@@ -31,6 +31,11 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
   if (!str || str.getValue().empty())
     return op->emitError() << "attribute '" << name
                            << "' must be a non-empty string";
+  if (name == "bitttt.io" &&
+      !llvm::is_contained({"ids", "logits", "targets", "loss"}, str.getValue()))
+    return op->emitError() << "attribute 'bitttt.io' must be one of ids, "
+                              "logits, targets, loss; got '"
+                           << str.getValue() << "'";
   return success();
 }
 

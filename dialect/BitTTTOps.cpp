@@ -107,6 +107,16 @@ LogicalResult verifyPositive(Operation *op, StringRef name, FloatAttr attr) {
   return success();
 }
 
+/// A learning rate: 0 is allowed (TTT that never learns, an ablation).
+LogicalResult verifyNonNegative(Operation *op, StringRef name, FloatAttr attr) {
+  double v = attr.getValueAsDouble();
+  if (!(v >= 0.0) || !std::isfinite(v))
+    return op->emitOpError() << "attribute '" << name
+                             << "' must be >= 0 and finite, got "
+                             << formatFloat(v);
+  return success();
+}
+
 /// In-features of a BitLinear weight: packed `[out, in]` or f32 `[out, in]`.
 std::pair<int64_t, int64_t> weightShape(Type type) {
   if (auto packed = dyn_cast<PackedTernaryType>(type))
@@ -252,7 +262,7 @@ LogicalResult TTTLinearOp::verify() {
   if (failed(verifyActBits(*this, getActBitsAttr())) ||
       failed(verifyPositive(*this, "num_heads", getNumHeadsAttr())) ||
       failed(verifyPositive(*this, "mini_batch", getMiniBatchAttr())) ||
-      failed(verifyPositive(*this, "base_lr", getBaseLrAttr())))
+      failed(verifyNonNegative(*this, "base_lr", getBaseLrAttr())))
     return failure();
   int64_t d = dim(getInput(), 1);
   int64_t h = getNumHeadsAttr().getInt();
@@ -291,7 +301,7 @@ LogicalResult TTTSeedOp::verify() {
     return failure();
   if (failed(verifyActBits(*this, getActBitsAttr())) ||
       failed(verifyPositive(*this, "mini_batch", getMiniBatchAttr())) ||
-      failed(verifyPositive(*this, "inner_lr", getInnerLrAttr())))
+      failed(verifyNonNegative(*this, "inner_lr", getInnerLrAttr())))
     return failure();
   int64_t d = dim(getInput(), 1);
   int64_t k = dim(getDownWeight(), 0);
@@ -353,12 +363,7 @@ LogicalResult AdamWOp::verify() {
   }
   if (failed(verifyPositive(*this, "eps", getEpsAttr())))
     return failure();
-  double wd = getWeightDecayAttr().getValueAsDouble();
-  if (!(wd >= 0.0) || !std::isfinite(wd))
-    return emitOpError() << "attribute 'weight_decay' must be >= 0 and "
-                            "finite, got "
-                         << formatFloat(wd);
-  return success();
+  return verifyNonNegative(*this, "weight_decay", getWeightDecayAttr());
 }
 
 //===----------------------------------------------------------------------===//

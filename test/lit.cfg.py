@@ -23,7 +23,24 @@ config.substitutions.append(("%bitttt_obj_root", config.bitttt_obj_root))
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    [ToolSubst("bitttt-opt", unresolved="fatal")], [config.bitttt_tools_dir]
+    [
+        ToolSubst("bitttt-opt", unresolved="fatal"),
+        ToolSubst("bitttt-compile", unresolved="fatal"),
+    ],
+    [config.bitttt_tools_dir],
+)
+
+# %python: the repository's venv (torch, numpy, safetensors) with the
+# reference model (python/bitttt_ref) importable. It replaces the %python
+# (lit's own interpreter) that use_default_substitutions() added.
+config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
+_venv_python = os.path.join(config.bitttt_src_root, ".venv", "bin", "python")
+config.substitutions.append(
+    (
+        "%python",
+        "env PYTHONPATH=%s %s"
+        % (os.path.join(config.bitttt_src_root, "python"), _venv_python),
+    )
 )
 
 

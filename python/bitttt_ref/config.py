@@ -256,6 +256,11 @@ class Config:
         for k in ("vocab_size", "hidden_dim", "num_layers"):
             if k not in kw and k not in d:
                 raise ConfigError(k, "missing required field")
+        # An aliased size given only as null counts as missing (it would
+        # otherwise reach the constructor as a TypeError).
+        for k in ("hidden_dim", "num_layers"):
+            if kw.get(k) is None:
+                raise ConfigError(k, "missing required field")
         kw["vocab_size"] = d["vocab_size"]
         if "inner_lr" not in d:
             raise ConfigError("inner_lr", "missing required field (flat original-engine config)")

@@ -146,3 +146,9 @@ def test_save_load_and_tiny(tmp_path):
     p.write_text("{not json")
     with pytest.raises(ConfigError, match="invalid JSON"):
         Config.load(str(p))
+
+
+def test_flat_null_required_field_is_a_config_error():
+    with pytest.raises(ConfigError) as e:
+        Config.from_dict({"vocab_size": 10, "hidden_dim": None, "num_layers": 1, "inner_lr": 0.1})
+    assert e.value.field == "hidden_dim"

@@ -159,3 +159,14 @@ func.func @dot_2bit_i8(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi
   %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
   return %r : vector<8xi32>
 }
+
+// A learning rate of 0 (TTT that never learns) is a valid ablation.
+// CHECK-LABEL: func @zero_lr
+// CHECK: inner_lr = 0.000000e+00
+func.func @zero_lr(%x: tensor<1x32xf32>, %down: tensor<8x32xf32>, %up: tensor<32x8xf32>,
+                   %w: tensor<8x8xf32>, %pos: index) -> tensor<1x32xf32> {
+  %y:4 = bitttt.ttt_seed %x proj(%down, %up) state(%w, %w, %pos)
+      {mini_batch = 1, inner_lr = 0.0 : f32}
+      : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+  return %y#0 : tensor<1x32xf32>
+}

@@ -300,10 +300,10 @@ func.func @ttt_mini_batch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: ten
 func.func @ttt_base_lr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
     %c: tensor<2x16xf32>, %pos: index) {
-  // expected-error @+1 {{attribute 'base_lr' must be positive and finite, got 0}}
+  // expected-error @+1 {{attribute 'base_lr' must be >= 0 and finite, got -1}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
       post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
-      {num_heads = 2, mini_batch = 4, base_lr = 0.0 : f32}
+      {num_heads = 2, mini_batch = 4, base_lr = -1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
         tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
   return
@@ -537,7 +537,7 @@ func.func @seed_mini_batch(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tenso
 
 func.func @seed_inner_lr(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
     %w: tensor<8x8xf32>, %pos: index) {
-  // expected-error @+1 {{attribute 'inner_lr' must be positive and finite, got inf}}
+  // expected-error @+1 {{attribute 'inner_lr' must be >= 0 and finite, got inf}}
   %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
       {mini_batch = 1, inner_lr = 0x7F800000 : f32}
       : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
@@ -727,3 +727,8 @@ func.func @dot_width(%acc: vector<8xi32>, %q: vector<16xi8>) -> vector<8xi32> {
   %r = "bitttt.dot_2bit_i8"(%acc, %q, %q) : (vector<8xi32>, vector<16xi8>, vector<16xi8>) -> vector<8xi32>
   return %r : vector<8xi32>
 }
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.io' must be one of ids, logits, targets, loss; got 'logit'}}
+func.func private @bad_io_name() -> (tensor<4xf32> {bitttt.io = "logit"})

@@ -1,0 +1,335 @@
+//===- ModelBuilder.cpp - config + checkpoint -> bitttt module --*- C++ -*-===//
+#include "lib/Frontend/ModelBuilder.h"
+
+#include "dialect/BitTTTDialect.h"
+#include "dialect/BitTTTOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using llvm::Error;
+using llvm::Expected;
+using llvm::Twine;
+
+namespace bitttt {
+namespace ops = ::mlir::bitttt;
+
+namespace {
+
+Error makeError(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
+}
+
+std::string layerName(int64_t layer, StringRef rest) {
+  return ("layers." + Twine(layer) + "." + rest).str();
+}
+
+std::string describeModel(const ModelConfig &c) {
+  return (Twine("a ") + c.variantName() + " model with " + Twine(c.numLayers) +
+          (c.numLayers == 1 ? " layer" : " layers"))
+      .str();
+}
+
+/// Builds one function (@prefill or @decode) of the model.
+class FunctionBuilder {
+public:
+  FunctionBuilder(MLIRContext &context, const ModelConfig &config)
+      : config(config), builder(&context), f32(builder.getF32Type()) {}
+
+  func::FuncOp build(ModuleOp module, StringRef name, int64_t tokens);
+
+private:
+  RankedTensorType tensor(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, f32);
+  }
+  Location nameLoc(const Twine &name) {
+    return NameLoc::get(builder.getStringAttr(name));
+  }
+  Value weight(const std::string &name) const {
+    auto it = weights.find(name);
+    assert(it != weights.end() && "weight not among the arguments");
+    return it->second;
+  }
+  /// Types of one layer's state slots, in stateSlots() order.
+  SmallVector<Type> stateTypes();
+  /// h = x + ttt(rms_norm1(x)); out = h + swiglu(rms_norm2(h)).
+  Value buildBlock(int64_t layer, Value x, ValueRange state,
+                   SmallVectorImpl<Value> &newState);
+  Value rmsNorm(Value x, StringRef weightName);
+
+  const ModelConfig &config;
+  OpBuilder builder;
+  Type f32;
+  llvm::StringMap<Value> weights;
+};
+
+SmallVector<Type> FunctionBuilder::stateTypes() {
+  Type index = builder.getIndexType();
+  if (config.variant == TTTVariant::Linear) {
+    int64_t h = config.numHeads, f = config.headDim();
+    return {tensor({h, f, f}), tensor({h, f}), tensor({h, f, f}),
+            tensor({h, f}), index};
+  }
+  int64_t d = config.seedDim();
+  return {tensor({d, d}), tensor({d, d}), index};
+}
+
+Value FunctionBuilder::rmsNorm(Value x, StringRef weightName) {
+  return ops::RMSNormOp::create(
+      builder, nameLoc(weightName.drop_back(strlen(".weight"))), x.getType(), x,
+      weight(weightName.str()),
+      builder.getF32FloatAttr(static_cast<float>(config.rmsEps)));
+}
+
+Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
+                                  SmallVectorImpl<Value> &newState) {
+  auto w = [&](StringRef rest) { return weight(layerName(layer, rest)); };
+  Location tttLoc = nameLoc(layerName(layer, "ttt"));
+  Value normed = rmsNorm(x, layerName(layer, "norm1.weight"));
+  Value ttt;
+  if (config.variant == TTTVariant::Linear) {
+    auto op = ops::TTTLinearOp::create(
+        builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
+        state[2].getType(), state[3].getType(), state[4].getType(), normed,
+        w("ttt.q_proj.weight"), w("ttt.k_proj.weight"), w("ttt.v_proj.weight"),
+        w("ttt.o_proj.weight"), w("ttt.lr_proj.weight"), w("ttt.lr_proj.bias"),
+        w("ttt.ttt_norm.weight"), w("ttt.ttt_norm.bias"),
+        w("ttt.post_norm.weight"), w("ttt.post_norm.bias"), state[0], state[1],
+        state[2], state[3], state[4],
+        builder.getI64IntegerAttr(config.numHeads),
+        builder.getI64IntegerAttr(config.miniBatch),
+        builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
+        builder.getI64IntegerAttr(config.actBits));
+    ttt = op.getOutput();
+    newState.append({op.getWOut(), op.getCOut(), op.getGradWOut(),
+                     op.getGradCOut(), op.getPosOut()});
+  } else {
+    auto op = ops::TTTSeedOp::create(
+        builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
+        state[2].getType(), normed, w("ttt.down.weight"), w("ttt.up.weight"),
+        state[0], state[1], state[2],
+        builder.getI64IntegerAttr(config.miniBatch),
+        builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
+        builder.getI64IntegerAttr(config.actBits));
+    ttt = op.getOutput();
+    newState.append({op.getWOut(), op.getGradWOut(), op.getPosOut()});
+  }
+  Value h = arith::AddFOp::create(builder, tttLoc, x, ttt);
+  Value normed2 = rmsNorm(h, layerName(layer, "norm2.weight"));
+  Location mlpLoc = nameLoc(layerName(layer, "mlp"));
+  Value mlp = ops::SwiGLUOp::create(
+      builder, mlpLoc, h.getType(), normed2, w("mlp.gate_proj.weight"),
+      w("mlp.up_proj.weight"), w("mlp.down_proj.weight"),
+      builder.getI64IntegerAttr(config.actBits));
+  return arith::AddFOp::create(builder, mlpLoc, h, mlp);
+}
+
+func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
+                                    int64_t tokens) {
+  std::vector<WeightSpec> specs = expectedWeights(config);
+  ArrayRef<StringRef> slots = stateSlots(config);
+  SmallVector<Type> layerStateTypes = stateTypes();
+
+  // Arguments: ids, weights, state; results: logits, state.
+  SmallVector<Type> inputs, results;
+  SmallVector<Location> argLocs;
+  SmallVector<std::pair<StringRef, std::string>> argAttrs, resultAttrs;
+  inputs.push_back(RankedTensorType::get({tokens}, builder.getI32Type()));
+  argLocs.push_back(nameLoc("ids"));
+  argAttrs.push_back({"bitttt.io", "ids"});
+  for (const WeightSpec &spec : specs) {
+    inputs.push_back(tensor(spec.shape));
+    argLocs.push_back(nameLoc(spec.name));
+    argAttrs.push_back({"bitttt.tensor", spec.name});
+  }
+  results.push_back(tensor({tokens, config.vocabSize}));
+  resultAttrs.push_back({"bitttt.io", "logits"});
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    for (auto [slot, type] : llvm::zip_equal(slots, layerStateTypes)) {
+      std::string stateName = layerName(layer, ("ttt." + slot).str());
+      inputs.push_back(type);
+      results.push_back(type);
+      argLocs.push_back(nameLoc(stateName));
+      argAttrs.push_back({"bitttt.state", stateName});
+      resultAttrs.push_back({"bitttt.state", stateName});
+    }
+  }
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder, nameLoc(name), name,
+                                   builder.getFunctionType(inputs, results));
+  for (auto [i, attr] : llvm::enumerate(argAttrs))
+    func.setArgAttr(i, attr.first, builder.getStringAttr(attr.second));
+  for (auto [i, attr] : llvm::enumerate(resultAttrs))
+    func.setResultAttr(i, attr.first, builder.getStringAttr(attr.second));
+  Block *entry = func.addEntryBlock();
+  for (auto [arg, loc] : llvm::zip_equal(entry->getArguments(), argLocs))
+    arg.setLoc(loc);
+  builder.setInsertionPointToStart(entry);
+
+  weights.clear();
+  for (auto [i, spec] : llvm::enumerate(specs))
+    weights[spec.name] = entry->getArgument(1 + i);
+  ValueRange state = entry->getArguments().drop_front(1 + specs.size());
+
+  Value ids = entry->getArgument(0);
+  Value x = ops::EmbeddingOp::create(builder, nameLoc("embed"),
+                                     tensor({tokens, config.hiddenDim}),
+                                     weight("embed.weight"), ids);
+  SmallVector<Value> returned;
+  returned.push_back(nullptr); // logits, set below
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    ValueRange layerState = state.slice(layer * slots.size(), slots.size());
+    x = buildBlock(layer, x, layerState, returned);
+  }
+  Value normed = rmsNorm(x, "norm_f.weight");
+  returned[0] = ops::LMHeadOp::create(builder, nameLoc("lm_head"),
+                                      tensor({tokens, config.vocabSize}),
+                                      normed, weight("lm_head.weight"));
+  func::ReturnOp::create(builder, nameLoc(name), returned);
+  return func;
+}
+
+} // namespace
+
+std::vector<WeightSpec> expectedWeights(const ModelConfig &c) {
+  int64_t v = c.vocabSize, d = c.hiddenDim, i = c.intermediateDim;
+  std::vector<WeightSpec> specs;
+  auto add = [&](std::string name, SmallVector<int64_t, 3> shape) {
+    specs.push_back({std::move(name), std::move(shape)});
+  };
+  add("embed.weight", {v, d});
+  for (int64_t l = 0; l < c.numLayers; ++l) {
+    add(layerName(l, "norm1.weight"), {d});
+    add(layerName(l, "norm2.weight"), {d});
+    add(layerName(l, "mlp.gate_proj.weight"), {i, d});
+    add(layerName(l, "mlp.up_proj.weight"), {i, d});
+    add(layerName(l, "mlp.down_proj.weight"), {d, i});
+    if (c.variant == TTTVariant::Linear) {
+      int64_t h = c.numHeads, f = c.headDim();
+      for (StringRef proj : {"q_proj", "k_proj", "v_proj", "o_proj"})
+        add(layerName(l, ("ttt." + proj + ".weight").str()), {d, d});
+      add(layerName(l, "ttt.lr_proj.weight"), {h, d});
+      add(layerName(l, "ttt.lr_proj.bias"), {h});
+      add(layerName(l, "ttt.W0"), {h, f, f});
+      add(layerName(l, "ttt.b0"), {h, f});
+      add(layerName(l, "ttt.ttt_norm.weight"), {h, f});
+      add(layerName(l, "ttt.ttt_norm.bias"), {h, f});
+      add(layerName(l, "ttt.post_norm.weight"), {d});
+      add(layerName(l, "ttt.post_norm.bias"), {d});
+    } else {
+      int64_t s = c.seedDim();
+      add(layerName(l, "ttt.down.weight"), {s, d});
+      add(layerName(l, "ttt.up.weight"), {d, s});
+    }
+  }
+  add("norm_f.weight", {d});
+  add("lm_head.weight", {v, d});
+  return specs;
+}
+
+llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &c) {
+  static const StringRef linear[] = {"w", "c", "grad_w", "grad_c", "pos"};
+  static const StringRef seed[] = {"w", "grad_w", "pos"};
+  if (c.variant == TTTVariant::Linear)
+    return linear;
+  return seed;
+}
+
+Error checkPrefillChunk(const ModelConfig &c, int64_t chunk) {
+  if (chunk <= 0 || chunk % c.miniBatch != 0)
+    return makeError("prefill chunk " + Twine(chunk) +
+                     " is not a positive multiple of ttt.mini_batch (" +
+                     Twine(c.miniBatch) + ")");
+  return Error::success();
+}
+
+Error checkCheckpoint(const ModelConfig &c, const SafeTensorsFile &checkpoint) {
+  StringRef path = checkpoint.path();
+  std::vector<WeightSpec> specs = expectedWeights(c);
+  llvm::StringSet<> expected;
+  for (const WeightSpec &spec : specs) {
+    expected.insert(spec.name);
+    const TensorView *t = checkpoint.lookup(spec.name);
+    if (!t)
+      return makeError(path + ": missing tensor '" + spec.name + "' (" +
+                       describeModel(c) + " needs " + Twine(specs.size()) +
+                       " tensors)");
+    if (ArrayRef<int64_t>(t->shape) != ArrayRef<int64_t>(spec.shape))
+      return makeError(path + ": tensor '" + spec.name + "' has shape " +
+                       formatShape(t->shape) + ", expected " +
+                       formatShape(spec.shape));
+    if (t->dtype != DType::F32)
+      return makeError(path + ": tensor '" + spec.name + "' has dtype " +
+                       dtypeName(t->dtype) + ", expected F32");
+  }
+  SmallVector<StringRef> extra;
+  for (const TensorView &t : checkpoint.tensors())
+    if (!expected.contains(t.name))
+      extra.push_back(t.name);
+  if (extra.empty())
+    return Error::success();
+  std::string names;
+  llvm::raw_string_ostream os(names);
+  constexpr size_t kMaxNamed = 8;
+  llvm::interleaveComma(ArrayRef(extra).take_front(kMaxNamed), os,
+                        [&](StringRef n) { os << "'" << n << "'"; });
+  if (extra.size() > kMaxNamed)
+    os << " and " << extra.size() - kMaxNamed << " more";
+  return makeError(path + ": unexpected " +
+                   (extra.size() == 1 ? "tensor " : "tensors ") + names +
+                   " (not part of " + describeModel(c) + ")");
+}
+
+Expected<OwningOpRef<ModuleOp>>
+buildModelModule(MLIRContext &context, const ModelConfig &config,
+                 const SafeTensorsFile &checkpoint,
+                 const ModelBuildOptions &options) {
+  if (Error e = checkPrefillChunk(config, options.prefillChunk))
+    return std::move(e);
+  if (Error e = checkCheckpoint(config, checkpoint))
+    return std::move(e);
+  context.loadDialect<ops::BitTTTDialect, func::FuncDialect,
+                      arith::ArithDialect, tensor::TensorDialect>();
+
+  OwningOpRef<ModuleOp> module =
+      ModuleOp::create(NameLoc::get(StringAttr::get(&context, "model")));
+  FunctionBuilder functions(context, config);
+  functions.build(*module, "prefill", options.prefillChunk);
+  functions.build(*module, "decode", 1);
+
+  // The config passed the reference model's rules; a module that still does
+  // not verify means the dialect disagrees with them (or a bug here). Say
+  // which layer (the op's NameLoc) and what, once per distinct message.
+  SmallVector<std::string> problems;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    std::string line;
+    llvm::raw_string_ostream os(line);
+    if (auto name = dyn_cast<NameLoc>(diag.getLocation()))
+      os << name.getName().strref() << ": ";
+    os << diag;
+    if (!llvm::is_contained(problems, line))
+      problems.push_back(line);
+    return success();
+  });
+  if (failed(verify(*module))) {
+    std::string message = "the module built for this config does not verify "
+                          "(the bitttt dialect rejects what the config allows)";
+    for (const std::string &problem : problems)
+      message += "\n  " + problem;
+    return makeError(message);
+  }
+  return std::move(module);
+}
+
+} // namespace bitttt

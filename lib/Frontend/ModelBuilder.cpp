@@ -66,6 +66,9 @@ private:
   Value buildBlock(int64_t layer, Value x, ValueRange state,
                    SmallVectorImpl<Value> &newState);
   Value rmsNorm(Value x, StringRef weightName);
+  /// The 0-d i64 `pos` state tensor as the `index` the TTT ops take, and back.
+  Value posToIndex(Location loc, Value pos);
+  Value posToTensor(Location loc, Value pos);
 
   const ModelConfig &config;
   OpBuilder builder;
@@ -74,7 +77,9 @@ private:
 };
 
 SmallVector<Type> FunctionBuilder::stateTypes() {
-  Type index = builder.getIndexType();
+  // pos crosses the function boundary as a 0-d i64 tensor so every argument
+  // of a compiled entry point is a buffer (docs/abi.md).
+  Type index = RankedTensorType::get({}, builder.getI64Type());
   if (config.variant == TTTVariant::Linear) {
     int64_t h = config.numHeads, f = config.headDim();
     return {tensor({h, f, f}), tensor({h, f}), tensor({h, f, f}),
@@ -91,38 +96,54 @@ Value FunctionBuilder::rmsNorm(Value x, StringRef weightName) {
       builder.getF32FloatAttr(static_cast<float>(config.rmsEps)));
 }
 
+Value FunctionBuilder::posToIndex(Location loc, Value pos) {
+  Value i64 = tensor::ExtractOp::create(builder, loc, pos, ValueRange{});
+  return arith::IndexCastOp::create(builder, loc, builder.getIndexType(), i64);
+}
+
+Value FunctionBuilder::posToTensor(Location loc, Value pos) {
+  Value i64 =
+      arith::IndexCastOp::create(builder, loc, builder.getI64Type(), pos);
+  return tensor::FromElementsOp::create(
+      builder, loc, RankedTensorType::get({}, builder.getI64Type()), i64);
+}
+
 Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
                                   SmallVectorImpl<Value> &newState) {
   auto w = [&](StringRef rest) { return weight(layerName(layer, rest)); };
   Location tttLoc = nameLoc(layerName(layer, "ttt"));
   Value normed = rmsNorm(x, layerName(layer, "norm1.weight"));
   Value ttt;
+  Type index = builder.getIndexType();
   if (config.variant == TTTVariant::Linear) {
+    Value pos = posToIndex(tttLoc, state[4]);
     auto op = ops::TTTLinearOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
-        state[2].getType(), state[3].getType(), state[4].getType(), normed,
+        state[2].getType(), state[3].getType(), index, normed,
         w("ttt.q_proj.weight"), w("ttt.k_proj.weight"), w("ttt.v_proj.weight"),
         w("ttt.o_proj.weight"), w("ttt.lr_proj.weight"), w("ttt.lr_proj.bias"),
         w("ttt.ttt_norm.weight"), w("ttt.ttt_norm.bias"),
         w("ttt.post_norm.weight"), w("ttt.post_norm.bias"), state[0], state[1],
-        state[2], state[3], state[4],
+        state[2], state[3], pos,
         builder.getI64IntegerAttr(config.numHeads),
         builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();
     newState.append({op.getWOut(), op.getCOut(), op.getGradWOut(),
-                     op.getGradCOut(), op.getPosOut()});
+                     op.getGradCOut(), posToTensor(tttLoc, op.getPosOut())});
   } else {
+    Value pos = posToIndex(tttLoc, state[2]);
     auto op = ops::TTTSeedOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
-        state[2].getType(), normed, w("ttt.down.weight"), w("ttt.up.weight"),
-        state[0], state[1], state[2],
+        index, normed, w("ttt.down.weight"), w("ttt.up.weight"), state[0],
+        state[1], pos,
         builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();
-    newState.append({op.getWOut(), op.getGradWOut(), op.getPosOut()});
+    newState.append(
+        {op.getWOut(), op.getGradWOut(), posToTensor(tttLoc, op.getPosOut())});
   }
   Value h = arith::AddFOp::create(builder, tttLoc, x, ttt);
   Value normed2 = rmsNorm(h, layerName(layer, "norm2.weight"));

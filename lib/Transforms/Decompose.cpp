@@ -376,11 +376,15 @@ struct LMHeadPattern : OpRewritePattern<LMHeadOp> {
 
 struct DecomposePass
     : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
+  using BitTTTDecomposeBase::BitTTTDecomposeBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ActQuantPattern, WeightQuantPattern, BitLinearPattern,
-                 SwiGLUPattern, RMSNormPattern, LayerNormPattern,
-                 EmbeddingPattern, LMHeadPattern>(&getContext());
+    patterns.add<ActQuantPattern, WeightQuantPattern, SwiGLUPattern,
+                 RMSNormPattern, LayerNormPattern, EmbeddingPattern,
+                 LMHeadPattern>(&getContext());
+    if (decomposeBitLinear)
+      patterns.add<BitLinearPattern>(&getContext());
     populateTTTDecompositionPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

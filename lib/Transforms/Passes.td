@@ -12,8 +12,14 @@ def BitTTTDecompose : Pass<"bitttt-decompose", "mlir::func::FuncOp"> {
     embedding and LM-head ops into `linalg.generic`s on tensors with the
     exact numerics of DESIGN.md §1: round-half-to-even quantizers, int32
     dot products for int8 activations, `(dot · γ) / s` scaling. BitLinear ops
-    on packed weights are left for the packed-kernel lowering.
+    on packed weights are left for the packed-kernel lowering; with
+    `bitlinear=false` BitLinears on latent weights are kept too, so that
+    `bitttt-pack-weights` can turn them into packed ones.
   }];
+  let options = [
+    Option<"decomposeBitLinear", "bitlinear", "bool", /*default=*/"true",
+           "Also decompose BitLinear ops with latent f32 weights">
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
@@ -67,6 +73,20 @@ def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
            "x86-64-v3 (AVX2: vpmaddubsw/vpmaddwd) or x86-64-v4 (AVX-512 VNNI: vpdpbusd)">
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect"];
+}
+
+def BitTTTEmitEntryPoints : Pass<"bitttt-emit-entry-points", "mlir::ModuleOp"> {
+  let summary = "Add `void bitttt_entry_<f>(void **buffers)` wrappers";
+  let description = [{
+    For every public function whose arguments are all statically shaped
+    memrefs and which returns nothing (run after bufferization and
+    `buffer-results-to-out-params`), adds `bitttt_entry_<name>` taking one
+    `!llvm.ptr` to an array of buffer base pointers, builds an identity-layout
+    memref descriptor for each and calls the function (docs/abi.md). Other
+    functions get no entry point; `bitttt-compile` checks that the ones it
+    needs exist.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect"];
 }
 
 #endif // BITTTT_TRANSFORMS_PASSES_TD

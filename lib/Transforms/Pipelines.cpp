@@ -9,27 +9,42 @@ using namespace mlir;
 
 void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
-  // Decompose first so the BitLinears inside SwiGLU/TTT are exposed, pack
-  // their weight arguments, lower packed BitLinears to SIMD kernels, then
-  // decompose what the kernels emitted (activation quantizers).
-  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
+  buildCpuTensorPipeline(pm);
+  buildCpuLoweringPipeline(pm, options);
+}
+
+void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
+  // Decompose all but BitLinear first so the BitLinears inside SwiGLU/TTT
+  // are exposed, pack their weight arguments, lower packed BitLinears to
+  // SIMD kernels, then decompose the rest (BitLinears on unnamed latent
+  // weights, the activation quantizers the kernels emitted).
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({false}));
   pm.addNestedPass<func::FuncOp>(createBitTTTPackWeights());
   pm.addNestedPass<func::FuncOp>(createBitTTTLowerPackedBitLinear());
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
+                                            const CpuPipelineOptions &options) {
   // Upstream lowering known to work with LLVM 22 (../shared/MLIR22.md).
   constexpr const char *kLowering =
-      "func.func(convert-elementwise-to-linalg),one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
+      "func.func(convert-elementwise-to-linalg),"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "allow-return-allocs-from-loops "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "func.func(convert-linalg-to-loops)";
+      "buffer-results-to-out-params{modify-public-functions "
+      "hoist-static-allocs},"
+      "buffer-deallocation-pipeline,"
+      "convert-bufferization-to-memref,func.func(convert-linalg-to-loops)";
   constexpr const char *kToLLVM =
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(kLowering, pm)))
     llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
   pm.addPass(createBitTTTLowerX86Dot({options.target}));
+  pm.addPass(createBitTTTEmitEntryPoints());
   if (failed(parsePassPipeline(kToLLVM, pm)))
     llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
 }

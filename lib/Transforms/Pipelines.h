@@ -15,8 +15,19 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init("x86-64-v3")};
 };
 
-/// bitttt ops on tensors → LLVM dialect for x86-64 CPUs.
+/// bitttt ops on tensors → LLVM dialect for x86-64 CPUs: the two halves
+/// below in sequence.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// First half, target independent and still on tensors: decompose, pack
+/// BitLinear weight arguments, lower packed BitLinears to SIMD loops. After
+/// it the function signatures are the final entry ABI (docs/abi.md).
+void buildCpuTensorPipeline(OpPassManager &pm);
+
+/// Second half: bufferize, entry points, x86 dot intrinsics for
+/// `options.target`, LLVM dialect.
+void buildCpuLoweringPipeline(OpPassManager &pm,
+                              const CpuPipelineOptions &options);
 
 /// Registers `bitttt-cpu-pipeline` with its options.
 void registerPipelines();

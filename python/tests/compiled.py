@@ -3,8 +3,9 @@
 Test harness for lowering tests: the function under test takes and returns
 ranked tensors; it goes through ``bitttt-cpu-pipeline`` to the LLVM dialect,
 ``mlir-translate`` to LLVM IR and ``clang-22`` to a shared object, and is
-called through its ``_mlir_ciface_`` wrapper with memref descriptors built
-over numpy arrays. Results come back as numpy arrays.
+called through its ``bitttt_entry_<name>(void **buffers)`` entry point
+(docs/abi.md): numpy arrays for the inputs, then freshly allocated ones for
+the outputs. Results come back as numpy arrays.
 """
 
 from __future__ import annotations
@@ -37,31 +38,6 @@ def tensor_type(shape, elem):
     return f"tensor<{dims}x{elem}>" if shape else f"tensor<{elem}>"
 
 
-def _descriptor_type(rank):
-    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
-              ("offset", ctypes.c_int64)]
-    if rank:
-        fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
-    return type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
-
-
-def _descriptor(array):
-    desc = _descriptor_type(array.ndim)()
-    desc.allocated = desc.aligned = array.ctypes.data
-    desc.offset = 0
-    for i, (n, st) in enumerate(zip(array.shape, array.strides)):
-        desc.sizes[i] = n
-        desc.strides[i] = st // array.itemsize
-    return desc
-
-
-def _to_numpy(desc, shape, dtype):
-    count = int(np.prod(shape)) if shape else 1
-    buf = (ctypes.c_char * (count * np.dtype(dtype).itemsize)).from_address(
-        desc.aligned + desc.offset * np.dtype(dtype).itemsize)
-    return np.frombuffer(bytes(buf), dtype=dtype).reshape(shape).copy()
-
-
 class Compiled:
     """``Compiled(body, args, results)``: ``args`` and ``results`` are lists of
     ``(shape, mlir_elem)``; ``body`` is the function body text using ``%a0``,
@@ -78,8 +54,7 @@ class Compiled:
             for i, a in enumerate(args))
         res_text = ", ".join(tensor_type(s, e) for s, e in results)
         self.source = (
-            f"func.func @{name}({arg_text}) -> ({res_text}) "
-            f"attributes {{llvm.emit_c_interface}} {{\n{body}\n}}\n")
+            f"func.func @{name}({arg_text}) -> ({res_text}) {{\n{body}\n}}\n")
         self.tmp = tempfile.TemporaryDirectory(prefix="bitttt-compiled-")
         src = os.path.join(self.tmp.name, "k.mlir")
         with open(src, "w") as f:
@@ -95,7 +70,9 @@ class Compiled:
         self._run([CLANG, "-O2", *isa, "-shared", "-fPIC",
                    "-Wno-override-module", "-o", so, ll])
         self.lib = ctypes.CDLL(so)
-        self.fn = getattr(self.lib, f"_mlir_ciface_{name}")
+        self.fn = getattr(self.lib, f"bitttt_entry_{name}")
+        self.fn.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+        self.fn.restype = None
 
     def _run(self, cmd, stdin=None):
         proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
@@ -104,14 +81,10 @@ class Compiled:
         return proc.stdout
 
     def __call__(self, *arrays):
-        arrays = [np.ascontiguousarray(a) for a in arrays]
-        descs = [_descriptor(a) for a in arrays]
-        rtypes = [_descriptor_type(len(s)) for s, _ in self.results]
-        if len(rtypes) == 1:
-            out = rtypes[0]()
-        else:
-            out = type("Results", (ctypes.Structure,),
-                       {"_fields_": [(f"r{i}", t) for i, t in enumerate(rtypes)]})()
-        self.fn(ctypes.byref(out), *[ctypes.byref(d) for d in descs])
-        outs = [out] if len(rtypes) == 1 else [getattr(out, f"r{i}") for i in range(len(rtypes))]
-        return [_to_numpy(d, tuple(s), _MLIR_TO_NP[e]) for d, (s, e) in zip(outs, self.results)]
+        inputs = [np.ascontiguousarray(a) for a in arrays]
+        outputs = [np.empty(tuple(shape), dtype=_MLIR_TO_NP[elem])
+                   for shape, elem in self.results]
+        buffers = (ctypes.c_void_p * (len(inputs) + len(outputs)))(
+            *[a.ctypes.data for a in inputs + outputs])
+        self.fn(buffers)
+        return outputs

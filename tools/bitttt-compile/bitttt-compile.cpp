@@ -2,14 +2,22 @@
 //
 // Reads a model directory (config.json + model.safetensors), checks that the
 // checkpoint matches the config, builds the bitttt module (@prefill and
-// @decode) and writes it. Today the only output kind is the module's text
-// (--emit=mlir); object code, PTX and .bitt containers come later.
+// @decode) and writes it: as bitttt IR (--emit=mlir), as optimized LLVM IR
+// for one CPU target (--emit=llvm), or compiled for x86-64 CPUs into a .bitt
+// v2 next to the packed weights (--emit=bitt; docs/abi.md).
 //
 //===----------------------------------------------------------------------===//
 #include "lib/Frontend/ModelBuilder.h"
 #include "lib/Frontend/ModelConfig.h"
 #include "lib/Frontend/SafeTensors.h"
 #include "lib/Registration/InitAll.h"
+#include "lib/Target/BittEmitter.h"
+#include "lib/Target/CpuArtifact.h"
+#include "lib/Transforms/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -43,10 +51,19 @@ cl::opt<std::string> outputPath(
     cl::cat(compileCategory));
 
 cl::opt<std::string> emitKind(
-    "emit", cl::init("mlir"), cl::value_desc("kind"),
-    cl::desc("What to write: 'mlir' (default), the module in the bitttt "
-             "dialect as text. Other kinds (object code, PTX, .bitt) come "
-             "later; anything but 'mlir' is an error for now"),
+    "emit", cl::init("auto"), cl::value_desc("kind"),
+    cl::desc("What to write: 'bitt' (the compiled model: code for every "
+             "--target plus the packed weights, for the runtime), 'mlir' "
+             "(the model in the bitttt dialect, before any lowering) or "
+             "'llvm' (optimized LLVM IR for one --target). Default: from "
+             "OUT's extension (.bitt, .mlir, .ll; '-' means mlir)"),
+    cl::cat(compileCategory));
+
+cl::list<std::string> targets(
+    "target", cl::CommaSeparated, cl::value_desc("t1,t2"),
+    cl::desc("CPU levels to compile for: x86-64-v3 (AVX2) and/or x86-64-v4 "
+             "(AVX-512 with VNNI). Default: both for --emit=bitt; the "
+             "runtime picks the best one the CPU has"),
     cl::cat(compileCategory));
 
 cl::opt<int64_t> prefillChunk(
@@ -59,16 +76,19 @@ cl::opt<int64_t> prefillChunk(
 constexpr const char *kOverview =
     "bitttt-compile: compile a Bit-TTT model directory\n"
     "\n"
-    "  bitttt-compile MODEL_DIR -o OUT [--emit=mlir] [--prefill-chunk=N]\n"
+    "  bitttt-compile MODEL_DIR -o model.bitt [--target=x86-64-v3,x86-64-v4]\n"
+    "  bitttt-compile MODEL_DIR -o model.mlir     (the bitttt module)\n"
+    "  bitttt-compile MODEL_DIR -o model.ll --target=x86-64-v4\n"
     "\n"
     "Reads MODEL_DIR/config.json (the nested bitttt form or the original\n"
     "engine's flat form) and MODEL_DIR/model.safetensors, checks that the\n"
     "checkpoint holds exactly the tensors the config needs (F32, expected\n"
-    "shapes), and writes a module in the bitttt dialect with two functions:\n"
+    "shapes), and builds a module in the bitttt dialect with two functions:\n"
     "@prefill over N tokens and @decode over one token. Weights and TTT\n"
-    "state are function arguments named by their bitttt.tensor /\n"
-    "bitttt.state attributes, so the output serves every checkpoint of the\n"
-    "same config (docs/frontend.md).\n"
+    "state are function arguments, never constants (docs/frontend.md).\n"
+    "For a .bitt it lowers the module for each CPU target to a shared\n"
+    "object and stores those beside the BitLinear weights packed at 2 bits\n"
+    "(docs/abi.md, docs/packing.md).\n"
     "\n"
     "Exit status 0 on success; on any error, 1 and a message on stderr that\n"
     "names the file and the field or tensor at fault.\n";
@@ -80,6 +100,35 @@ int fail(const Twine &message) {
 
 int fail(Error error) { return fail(toString(std::move(error))); }
 
+/// --emit=auto: the kind OUT's extension names.
+std::string inferEmitKind(StringRef out) {
+  if (out == "-" || out.ends_with(".mlir"))
+    return "mlir";
+  if (out.ends_with(".ll"))
+    return "llvm";
+  if (out.ends_with(".bitt"))
+    return "bitt";
+  return "";
+}
+
+std::string readOptionalFile(StringRef dir, StringRef name) {
+  SmallString<256> path(dir);
+  sys::path::append(path, name);
+  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/true);
+  return buffer ? (*buffer)->getBuffer().str() : std::string();
+}
+
+Error runPipeline(mlir::ModuleOp module,
+                  function_ref<void(mlir::OpPassManager &)> build) {
+  mlir::PassManager pm(module.getContext());
+  build(pm);
+  if (mlir::failed(pm.run(module)))
+    return createStringError(inconvertibleErrorCode(),
+                             "lowering the model failed (see the diagnostics "
+                             "above)");
+  return Error::success();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -87,11 +136,27 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(argc, argv, kOverview);
 
-  if (emitKind != "mlir")
-    return fail("--emit=" + emitKind +
-                " is not supported yet: only --emit=mlir (the bitttt module "
-                "as text) is implemented; object code, PTX and .bitt output "
-                "come later");
+  std::string kind = emitKind == "auto" ? inferEmitKind(outputPath)
+                                       : std::string(emitKind);
+  if (kind.empty())
+    return fail("cannot tell what to write from '" + outputPath +
+                "': name it .bitt, .mlir or .ll, or pass --emit=bitt|mlir|llvm");
+  if (kind != "mlir" && kind != "llvm" && kind != "bitt")
+    return fail("--emit=" + kind + " is not a known output kind (bitt, "
+                                   "mlir, llvm)");
+  std::vector<const bitttt::CpuTarget *> cpuTargets;
+  for (const std::string &name : targets) {
+    const bitttt::CpuTarget *t = bitttt::lookupCpuTarget(name);
+    if (!t)
+      return fail("--target=" + name + " is not a known target (x86-64-v3, "
+                                        "x86-64-v4)");
+    cpuTargets.push_back(t);
+  }
+  if (cpuTargets.empty())
+    for (const bitttt::CpuTarget &t : bitttt::cpuTargets())
+      cpuTargets.push_back(&t);
+  if (kind == "llvm" && cpuTargets.size() != 1)
+    return fail("--emit=llvm writes code for one target: pass --target=");
   if (!sys::fs::is_directory(modelDir))
     return fail(modelDir + ": not a model directory (expected a directory "
                            "with config.json and model.safetensors)");
@@ -117,6 +182,7 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   bitttt::registerAllDialects(registry);
+  bitttt::registerAllPasses(); // the pipelines are partly textual
   mlir::MLIRContext context(registry);
   bitttt::ModelBuildOptions options;
   options.prefillChunk = prefillChunk;
@@ -125,11 +191,51 @@ int main(int argc, char **argv) {
   if (!module)
     return fail(module.takeError());
 
-  // Everything that can fail before the output exists has run; now print
-  // and write in one step (temporary file + rename).
+  // Everything that can fail runs before the output exists; then it is
+  // written in one step (temporary file + rename).
   std::string text;
-  raw_string_ostream textStream(text);
-  (*module)->print(textStream);
+  if (kind == "mlir") {
+    raw_string_ostream textStream(text);
+    (*module)->print(textStream);
+  } else {
+    if (Error e = runPipeline(**module, [](mlir::OpPassManager &pm) {
+          mlir::bitttt::buildCpuTensorPipeline(pm);
+        }))
+      return fail(std::move(e));
+    auto abi = bitttt::collectAbi(**module);
+    if (!abi)
+      return fail(abi.takeError());
+    bitttt::BittContents contents;
+    for (const bitttt::CpuTarget *target : cpuTargets) {
+      mlir::OwningOpRef<mlir::ModuleOp> lowered((*module)->clone());
+      mlir::bitttt::CpuPipelineOptions pipelineOptions;
+      pipelineOptions.target = target->name;
+      if (Error e = runPipeline(*lowered, [&](mlir::OpPassManager &pm) {
+            mlir::bitttt::buildCpuLoweringPipeline(pm, pipelineOptions);
+          }))
+        return fail(std::move(e));
+      auto code = kind == "llvm" ? bitttt::buildLLVMIR(*lowered, *target)
+                                 : bitttt::buildSharedObject(*lowered, *target);
+      if (!code)
+        return fail(code.takeError());
+      if (kind == "llvm")
+        text = std::move(*code);
+      else
+        contents.artifacts[target->name] = std::move(*code);
+    }
+    if (kind == "bitt") {
+      contents.configJson = readOptionalFile(modelDir, "config.json");
+      contents.tokenizerJson = readOptionalFile(modelDir, "tokenizer.json");
+      contents.config = &*config;
+      contents.checkpoint = &*checkpoint;
+      contents.functions = std::move(*abi);
+      if (outputPath == "-")
+        return fail("a .bitt cannot go to stdout: name an output file");
+      if (Error e = bitttt::writeBitt(outputPath, contents))
+        return fail(std::move(e));
+      return 0;
+    }
+  }
   if (Error e = writeToOutput(outputPath, [&](raw_ostream &os) {
         os << text;
         return Error::success();

@@ -125,12 +125,22 @@ Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
   Value c0 = tb.index(0), c1 = tb.index(1);
   Value init = tb.empty({tb.sizes(x)[0], b.getIndexAttr(rows)}, f32);
 
-  auto rowLoop = scf::ForOp::create(
-      b, c0, tb.index(rows), c1, ValueRange{init},
-      [&](OpBuilder &ob, Location loc, Value r, ValueRange rowIter) {
+  // Rows are independent: an scf.forall, which the lowering runs on the
+  // OpenMP thread pool. Each row produces its column of y for every token.
+  OpFoldResult tokensOfr = tb.sizes(x)[0];
+  auto rowLoop = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(rows)}, ValueRange{init},
+      std::nullopt, [&](OpBuilder &ob, Location loc, ValueRange args) {
         ImplicitLocOpBuilder rb(loc, ob);
+        Value r = args[0], shared = args[1];
+        // Writing into the row's own slice of the shared output lets
+        // bufferization update it in place (no temporary, no copy).
+        Value column = tensor::ExtractSliceOp::create(
+            rb, shared, ArrayRef<OpFoldResult>{rb.getIndexAttr(0), r},
+            ArrayRef<OpFoldResult>{tokensOfr, rb.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>{rb.getIndexAttr(1), rb.getIndexAttr(1)});
         auto tokLoop = scf::ForOp::create(
-            rb, c0, tokens, c1, rowIter,
+            rb, c0, tokens, c1, ValueRange{column},
             [&](OpBuilder &ob2, Location loc2, Value t, ValueRange tokIter) {
               ImplicitLocOpBuilder tbld(loc2, ob2);
               auto blkLoop = scf::ForOp::create(
@@ -153,11 +163,18 @@ Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
               Value y = arith::SIToFPOp::create(tbld, f32, dot);
               y = arith::MulFOp::create(tbld, y, gamma);
               y = arith::DivFOp::create(tbld, y, s);
-              Value out = tensor::InsertOp::create(tbld, y, tokIter[0],
-                                                   ValueRange{t, r});
+              Value out = tensor::InsertOp::create(
+                  tbld, y, tokIter[0],
+                  ValueRange{t, arith::ConstantIndexOp::create(tbld, 0)});
               scf::YieldOp::create(tbld, out);
             });
-        scf::YieldOp::create(rb, tokLoop.getResult(0));
+        auto inParallel = scf::InParallelOp::create(rb);
+        rb.setInsertionPointToStart(inParallel.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            rb, tokLoop.getResult(0), shared,
+            ArrayRef<OpFoldResult>{rb.getIndexAttr(0), r},
+            ArrayRef<OpFoldResult>{tokensOfr, rb.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>{rb.getIndexAttr(1), rb.getIndexAttr(1)});
       });
   return rowLoop.getResult(0);
 }

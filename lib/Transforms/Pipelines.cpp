@@ -38,10 +38,15 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
       "convert-bufferization-to-memref,func.func(convert-linalg-to-loops)";
+  constexpr const char *kParallel =
+      "func.func(scf-forall-to-parallel),convert-scf-to-openmp,canonicalize";
+  constexpr const char *kSequential = "func.func(scf-forall-to-for)";
   constexpr const char *kToLLVM =
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-      "convert-vector-to-llvm,convert-to-llvm,reconcile-unrealized-casts";
-  if (failed(parsePassPipeline(kLowering, pm)))
+      "convert-vector-to-llvm,convert-openmp-to-llvm,convert-to-llvm,"
+      "reconcile-unrealized-casts";
+  if (failed(parsePassPipeline(kLowering, pm)) ||
+      failed(parsePassPipeline(options.openmp ? kParallel : kSequential, pm)))
     llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
   pm.addPass(createBitTTTLowerX86Dot({options.target}));
   pm.addPass(createBitTTTEmitEntryPoints());

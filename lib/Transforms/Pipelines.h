@@ -13,6 +13,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("x86-64 level the code is for: x86-64-v3 (AVX2) or "
                      "x86-64-v4 (AVX-512 with VNNI)"),
       llvm::cl::init("x86-64-v3")};
+  Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("Run parallel loops (the rows of packed BitLinears) on "
+                     "the OpenMP runtime (libomp); off: sequential code"),
+      llvm::cl::init(true)};
 };
 
 /// bitttt ops on tensors → LLVM dialect for x86-64 CPUs: the two halves

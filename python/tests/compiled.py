@@ -67,7 +67,7 @@ class Compiled:
             f.write(llvm_ir)
         # bitttt's x86-64-v4 target is x86-64-v4 plus AVX-512 VNNI.
         isa = [f"-march={march}"] + (["-mavx512vnni"] if march == "x86-64-v4" else [])
-        self._run([CLANG, "-O2", *isa, "-shared", "-fPIC",
+        self._run([CLANG, "-O2", *isa, "-fopenmp", "-shared", "-fPIC",
                    "-Wno-override-module", "-o", so, ll])
         self.lib = ctypes.CDLL(so)
         self.fn = getattr(self.lib, f"bitttt_entry_{name}")

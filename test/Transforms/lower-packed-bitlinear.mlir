@@ -5,7 +5,9 @@
 // CHECK-LABEL: func @int8
 // CHECK-SAME: %[[BYTES:[a-z0-9]+]]: tensor<48x96xi8>
 // CHECK: bitttt.act_quant
-// CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}}
+// Rows in parallel, each writing its own column of the output in place.
+// CHECK: scf.forall (%[[R:.*]]) in (48) shared_outs(%[[Y:.*]] = %{{.*}}) -> (tensor<5x48xf32>)
+// CHECK: tensor.extract_slice %[[Y]][0, %[[R]]] [5, 1] [1, 1]
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}}
 // CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}}
 // CHECK: vector.transfer_read %[[BYTES]]{{.*}} {in_bounds = [true]} : tensor<48x96xi8>, vector<32xi8>
@@ -22,6 +24,8 @@
 // CHECK-NEXT: arith.mulf
 // CHECK-NEXT: arith.divf
 // CHECK: tensor.insert
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[Y]][0, %[[R]]] [5, 1] [1, 1]
 func.func @int8(%x: tensor<5x300xf32>, %p: !bitttt.packed_ternary<48x300>, %g: f32) -> tensor<5x48xf32> {
   %y = bitttt.bitlinear %x, %p scale %g : tensor<5x300xf32>, !bitttt.packed_ternary<48x300> -> tensor<5x48xf32>
   return %y : tensor<5x48xf32>

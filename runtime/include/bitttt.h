@@ -130,6 +130,131 @@ BITTTT_API bitttt_status bitttt_file_find(const bitttt_file *file,
  * failure no partial file is left. Upgrades v1 files and safetensors. */
 BITTTT_API bitttt_status bitttt_file_copy_v2(const char *src, const char *dst);
 
+
+/* ---- Models and sessions (docs/runtime.md, docs/abi.md) -----------------
+ *
+ * A bitttt_model is a compiled .bitt v2 file, loaded: its tensors mmapped,
+ * its "bitttt.functions" / "bitttt.state" / "bitttt.artifacts" header
+ * sections validated against the tensors, and the artifact for this CPU
+ * dlopened. A model is immutable after loading and may be shared by
+ * sessions on different threads. A bitttt_session owns the TTT state of one
+ * sequence and its I/O buffers; one session must not be used by two threads
+ * at once. */
+typedef struct bitttt_model bitttt_model;
+typedef struct bitttt_session bitttt_session;
+
+/* Options of bitttt_model_load. Start from bitttt_model_default_params(). */
+typedef struct bitttt_model_params {
+  /* Artifact target to load ("x86-64-v4", "x86-64-v3"), or NULL for the best
+   * one this CPU supports (bitttt_cpu_target()). A target the CPU cannot run,
+   * or one the file has no artifact for, is an error. */
+  const char *target;
+  /* Threads of the model's pool (the calling thread counts as one); 0 = the
+   * number of online cores. */
+  int n_threads;
+} bitttt_model_params;
+
+/* {target = NULL, n_threads = 0}. */
+BITTTT_API bitttt_model_params bitttt_model_default_params(void);
+
+/* Loads a compiled model. `params` may be NULL (defaults). On failure *out
+ * is NULL and the message names the file and the offending field, tensor,
+ * target or symbol: BITTTT_ERR_IO / _FORMAT for an unreadable or malformed
+ * file or header, BITTTT_ERR_UNSUPPORTED when no artifact runs on this CPU
+ * (or `params->target` is not supported here), BITTTT_ERR_INVALID_ARGUMENT
+ * for bad params. */
+BITTTT_API bitttt_status bitttt_model_load(const char *path,
+                                           const bitttt_model_params *params,
+                                           bitttt_model **out);
+
+/* Frees the model; NULL is ignored. Every session of the model must have
+ * been freed before. */
+BITTTT_API void bitttt_model_free(bitttt_model *model);
+
+/* The target of the loaded artifact ("x86-64-v3"); NULL for NULL. */
+BITTTT_API const char *bitttt_model_target(const bitttt_model *model);
+
+/* config.vocab_size (the logits width); 0 for NULL. */
+BITTTT_API size_t bitttt_model_vocab_size(const bitttt_model *model);
+
+/* Tokens per call of the "prefill" function (0 when the model has none). */
+BITTTT_API size_t bitttt_model_prefill_tokens(const bitttt_model *model);
+
+/* Threads of the model's pool (>= 1); 0 for NULL. */
+BITTTT_API int bitttt_model_n_threads(const bitttt_model *model);
+
+/* Number of TTT state values of a session ("bitttt.state" entries). */
+BITTTT_API size_t bitttt_model_state_count(const bitttt_model *model);
+
+/* Describes state value `index` (sorted by name). `data` is NULL (state
+ * lives in sessions: bitttt_session_state_get). */
+BITTTT_API bitttt_status bitttt_model_state_info(const bitttt_model *model,
+                                                 size_t index,
+                                                 bitttt_tensor_info *out);
+
+/* Body of a parallel loop: handles indices [begin, end). */
+typedef void (*bitttt_range_fn)(void *ctx, size_t begin, size_t end);
+
+/* Runs fn over [0, n) on the model's thread pool: the range is cut into at
+ * most n_threads contiguous chunks of at least `grain` indices (grain 0 is
+ * 1), chunk k runs on pool thread k (the caller is thread 0), and the call
+ * returns when all chunks are done. When the pool is busy (another thread's
+ * loop), the whole range runs on the caller. `fn` must not throw or call
+ * back into the pool. This is the hook a later artifact ABI hands to
+ * compiled code (docs/runtime.md). */
+BITTTT_API bitttt_status bitttt_model_parallel_for(const bitttt_model *model,
+                                                   size_t n, size_t grain,
+                                                   bitttt_range_fn fn,
+                                                   void *ctx);
+
+/* Creates a session with fresh state (each value from its "init"). */
+BITTTT_API bitttt_status bitttt_session_create(const bitttt_model *model,
+                                               bitttt_session **out);
+
+/* Frees the session; NULL is ignored. */
+BITTTT_API void bitttt_session_free(bitttt_session *session);
+
+/* Back to fresh state: state re-initialised, no tokens, no logits. */
+BITTTT_API bitttt_status bitttt_session_reset(bitttt_session *session);
+
+/* Feeds n tokens: whole chunks of bitttt_model_prefill_tokens() through the
+ * compiled "prefill", the rest through "decode" one at a time. Every id must
+ * be in [0, vocab); they are all checked before anything runs, so a
+ * rejected call leaves the session unchanged. n = 0 does nothing. */
+BITTTT_API bitttt_status bitttt_session_prefill(bitttt_session *session,
+                                                const int32_t *ids, size_t n);
+
+/* Feeds one token through "decode". */
+BITTTT_API bitttt_status bitttt_session_decode(bitttt_session *session,
+                                               int32_t id);
+
+/* The logits of the last token fed (vocab floats, owned by the session,
+ * valid until its next prefill/decode/reset/free). Error before any token. */
+BITTTT_API bitttt_status bitttt_session_logits(const bitttt_session *session,
+                                               const float **logits,
+                                               size_t *vocab);
+
+/* Greedy choice: index of the largest of the last logits (the lowest index
+ * on ties; NaN never wins). */
+BITTTT_API bitttt_status bitttt_session_argmax(const bitttt_session *session,
+                                               int32_t *id);
+
+/* Tokens fed since creation or the last reset; 0 for NULL. */
+BITTTT_API size_t bitttt_session_n_past(const bitttt_session *session);
+
+/* Copies state value `name` out to / in from `data`, which the caller
+ * describes by dtype and shape (ndim 0 for a scalar); both must equal the
+ * state's (bitttt_model_state_info), else BITTTT_ERR_INVALID_ARGUMENT. */
+BITTTT_API bitttt_status bitttt_session_state_get(const bitttt_session *session,
+                                                  const char *name, void *data,
+                                                  const char *dtype, int ndim,
+                                                  const int64_t *shape);
+BITTTT_API bitttt_status bitttt_session_state_set(bitttt_session *session,
+                                                  const char *name,
+                                                  const void *data,
+                                                  const char *dtype, int ndim,
+                                                  const int64_t *shape);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -6,6 +6,7 @@ thread_local std::string lastError;
 } // namespace
 
 bitttt_status bitttt::rt::fail(bitttt_status status, std::string message) {
+  // Moving never allocates, so recording the message cannot throw.
   lastError = std::move(message);
   return status;
 }

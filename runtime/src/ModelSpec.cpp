@@ -1,0 +1,378 @@
+//===- ModelSpec.cpp - parsing "bitttt.functions/state/artifacts" ---------===//
+//
+// Everything a call will rely on is checked here, once, so that a session
+// can hand raw pointers to compiled code: every tensor input exists with
+// exactly the listed dtype and shape, every state value has one dtype and
+// shape across functions and an init that matches, "prefill"/"decode" have
+// the ids and logits buffers the session fills and reads.
+//
+//===----------------------------------------------------------------------===//
+#include "ModelSpec.h"
+#include "BittHeader.h"
+
+#include <limits>
+#include <set>
+
+using bitttt::format::BittFile;
+using bitttt::format::ErrorCode;
+using bitttt::format::Status;
+using nlohmann::json;
+
+namespace bitttt::rt {
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  return format::detail::formatShape(shape);
+}
+
+size_t ModelSpec::stateIndex(const std::string &name) const {
+  for (size_t i = 0; i < states.size(); ++i)
+    if (states[i].name == name)
+      return i;
+  return states.size();
+}
+
+namespace {
+
+std::string quote(const std::string &s) { return "'" + s + "'"; }
+
+/// Parses the header sections; `file_` names the file in every message.
+class SpecParser {
+public:
+  SpecParser(const BittFile &file, ModelSpec &spec)
+      : file_(file), spec_(spec) {}
+
+  Status parse();
+
+private:
+  Status error(const std::string &message) const {
+    return Status::error(ErrorCode::Format, file_.path() + ": " + message);
+  }
+  Status fieldError(const std::string &field, const std::string &what) const {
+    return error("header field " + quote(field) + " " + what);
+  }
+  /// `section[key]` as an object, or an error naming `field`.
+  Status object(const json &parent, const char *key, const std::string &field,
+                const json *&out) const;
+  Status parseVocab(const json &header);
+  Status parseStates(const json &states);
+  Status parseFunction(const std::string &name, const json &fn);
+  Status parseBuffer(const std::string &field, const json &entry, bool isOutput,
+                     BufferSpec &out);
+  Status checkIO(FunctionSpec &fn);
+  Status checkStateUse(const std::string &field, BufferSpec &buffer);
+  Status parseArtifacts(const json &artifacts);
+
+  const BittFile &file_;
+  ModelSpec &spec_;
+  std::set<std::string> usedStates_;
+  /// Where each state's dtype/shape was first seen (for messages).
+  std::map<std::string, std::string> stateDefinedAt_;
+};
+
+Status SpecParser::object(const json &parent, const char *key,
+                          const std::string &field, const json *&out) const {
+  auto it = parent.find(key);
+  if (it == parent.end())
+    return fieldError(field, "is missing");
+  if (!it->is_object())
+    return fieldError(field, "is " + std::string(it->type_name()) +
+                                 ", expected an object");
+  out = &*it;
+  return Status::ok();
+}
+
+Status SpecParser::parse() {
+  if (file_.version() != 2)
+    return error(std::string("not a compiled model: ") +
+                 (file_.version() == 0 ? "a plain .safetensors file"
+                                       : "a .bitt v1 file") +
+                 " has no compiled functions (run bitttt-compile)");
+  json header = json::parse(file_.headerJson(), nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    return error("the header is not a JSON object");
+  if (Status s = parseVocab(header); !s)
+    return s;
+  const json *bitttt = nullptr, *functions = nullptr, *states = nullptr,
+             *artifacts = nullptr;
+  if (Status s = object(header, "bitttt", "bitttt", bitttt); !s)
+    return s;
+  if (!bitttt->contains("functions"))
+    return error("not a compiled model: header field 'bitttt.functions' is "
+                 "missing (run bitttt-compile)");
+  if (Status s = object(*bitttt, "functions", "bitttt.functions", functions);
+      !s)
+    return s;
+  if (Status s = object(*bitttt, "state", "bitttt.state", states); !s)
+    return s;
+  if (Status s = object(*bitttt, "artifacts", "bitttt.artifacts", artifacts);
+      !s)
+    return s;
+  if (Status s = parseStates(*states); !s)
+    return s;
+  if (!functions->contains("decode"))
+    return fieldError("bitttt.functions.decode", "is missing");
+  for (const auto &[name, fn] : functions->items())
+    if (Status s = parseFunction(name, fn); !s)
+      return s;
+  for (const StateSpec &state : spec_.states) {
+    if (!usedStates_.count(state.name))
+      return fieldError("bitttt.state." + state.name,
+                        "names a state no function takes or returns");
+    if (state.init) {
+      std::string field = "bitttt.state." + state.name + ".init";
+      const format::TensorInfo &t = *state.init;
+      if (t.dtype != state.dtype || t.shape != state.shape)
+        return fieldError(field, "tensor " + quote(t.name) + " is " + t.dtype +
+                                     " " + shapeText(t.shape) +
+                                     ", but the state is " + state.dtype + " " +
+                                     shapeText(state.shape) + " (" +
+                                     stateDefinedAt_[state.name] + ")");
+    }
+  }
+  return parseArtifacts(*artifacts);
+}
+
+Status SpecParser::parseVocab(const json &header) {
+  const json *config = nullptr;
+  if (Status s = object(header, "config", "config", config); !s)
+    return s;
+  auto v = config->find("vocab_size");
+  if (v == config->end())
+    return fieldError("config.vocab_size", "is missing");
+  if (!v->is_number_unsigned() || v->get<uint64_t>() == 0 ||
+      v->get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+    return fieldError("config.vocab_size", "is " + v->dump() +
+                                               ", expected a positive 32-bit "
+                                               "integer");
+  spec_.vocab = v->get<int64_t>();
+  return Status::ok();
+}
+
+Status SpecParser::parseStates(const json &states) {
+  // json objects iterate in key order: states come out sorted by name.
+  for (const auto &[name, entry] : states.items()) {
+    std::string field = "bitttt.state." + name;
+    if (!entry.is_object())
+      return fieldError(field, "is " + std::string(entry.type_name()) +
+                                   ", expected an object");
+    auto init = entry.find("init");
+    if (init == entry.end())
+      return fieldError(field + ".init", "is missing");
+    if (!init->is_string())
+      return fieldError(field + ".init", "is " + init->dump() +
+                                             ", expected \"zeros\" or a "
+                                             "tensor name");
+    StateSpec state;
+    state.name = name;
+    std::string initName = init->get<std::string>();
+    if (initName != "zeros") {
+      state.init = file_.find(initName);
+      if (!state.init)
+        return fieldError(field + ".init", "names tensor " + quote(initName) +
+                                               ", which the file lacks");
+    }
+    spec_.states.push_back(std::move(state));
+  }
+  return Status::ok();
+}
+
+Status SpecParser::parseBuffer(const std::string &field, const json &entry,
+                               bool isOutput, BufferSpec &out) {
+  if (!entry.is_object())
+    return fieldError(field, "is " + std::string(entry.type_name()) +
+                                 ", expected an object");
+  for (const char *key : {"role", "name", "dtype", "shape"})
+    if (!entry.contains(key))
+      return fieldError(field + "." + key, "is missing");
+  const json &role = entry["role"], &name = entry["name"],
+             &dtype = entry["dtype"], &shape = entry["shape"];
+  if (role == "io")
+    out.role = Role::IO;
+  else if (role == "tensor")
+    out.role = Role::Tensor;
+  else if (role == "state")
+    out.role = Role::State;
+  else
+    return fieldError(field + ".role", "is " + role.dump() +
+                                           ", expected \"io\", \"tensor\" or "
+                                           "\"state\"");
+  if (!name.is_string() || name.get<std::string>().empty())
+    return fieldError(field + ".name",
+                      "is " + name.dump() + ", expected a non-empty string");
+  out.name = name.get<std::string>();
+  if (!dtype.is_string() || format::dtypeSize(dtype.get<std::string>()) == 0)
+    return fieldError(field + ".dtype",
+                      "is " + dtype.dump() + ", expected a safetensors dtype");
+  out.dtype = dtype.get<std::string>();
+  if (!shape.is_array())
+    return fieldError(field + ".shape",
+                      "is " + shape.dump() + ", expected an array");
+  for (const json &dim : shape) {
+    if (!dim.is_number_unsigned() ||
+        dim.get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+      return fieldError(field + ".shape", "is " + shape.dump() +
+                                              ", expected non-negative "
+                                              "integers");
+    out.shape.push_back(dim.get<int64_t>());
+  }
+  if (!format::detail::shapeBytes(out.shape, out.dtype, out.nbytes))
+    return fieldError(field + ".shape",
+                      "is " + shape.dump() + ", which overflows");
+  std::string what = quote(out.name) + " (" + field + ")";
+  if (out.role == Role::Tensor) {
+    if (isOutput)
+      return fieldError(field + ".role",
+                        "is \"tensor\": tensors are inputs only");
+    out.tensor = file_.find(out.name);
+    if (!out.tensor)
+      return error("tensor " + what + " is missing from the file");
+    if (out.tensor->dtype != out.dtype || out.tensor->shape != out.shape)
+      return error("tensor " + what + " is " + out.tensor->dtype + " " +
+                   shapeText(out.tensor->shape) + " in the file, expected " +
+                   out.dtype + " " + shapeText(out.shape));
+  }
+  return Status::ok();
+}
+
+Status SpecParser::checkStateUse(const std::string &field, BufferSpec &buffer) {
+  buffer.state = spec_.stateIndex(buffer.name);
+  if (buffer.state == spec_.states.size())
+    return error("state " + quote(buffer.name) + " (" + field +
+                 ") has no entry in 'bitttt.state'");
+  StateSpec &state = spec_.states[buffer.state];
+  if (usedStates_.insert(buffer.name).second) {
+    state.dtype = buffer.dtype;
+    state.shape = buffer.shape;
+    state.nbytes = buffer.nbytes;
+    stateDefinedAt_[buffer.name] = field;
+    return Status::ok();
+  }
+  if (state.dtype != buffer.dtype || state.shape != buffer.shape)
+    return error("state " + quote(buffer.name) + " is " + buffer.dtype + " " +
+                 shapeText(buffer.shape) + " in " + field + " but " +
+                 state.dtype + " " + shapeText(state.shape) + " in " +
+                 stateDefinedAt_[buffer.name]);
+  return Status::ok();
+}
+
+Status SpecParser::parseFunction(const std::string &name, const json &entry) {
+  std::string field = "bitttt.functions." + name;
+  if (!entry.is_object())
+    return fieldError(field, "is " + std::string(entry.type_name()) +
+                                 ", expected an object");
+  FunctionSpec fn;
+  fn.name = name;
+  for (const char *key : {"symbol", "tokens", "inputs", "outputs"})
+    if (!entry.contains(key))
+      return fieldError(field + "." + key, "is missing");
+  const json &symbol = entry["symbol"], &tokens = entry["tokens"];
+  if (!symbol.is_string() || symbol.get<std::string>().empty())
+    return fieldError(field + ".symbol",
+                      "is " + symbol.dump() + ", expected a symbol name");
+  fn.symbol = symbol.get<std::string>();
+  if (!tokens.is_number_unsigned() || tokens.get<uint64_t>() == 0 ||
+      tokens.get<uint64_t>() > (uint64_t(1) << 24))
+    return fieldError(field + ".tokens",
+                      "is " + tokens.dump() + ", expected a positive integer");
+  fn.tokens = tokens.get<int64_t>();
+  if (name == "decode" && fn.tokens != 1)
+    return fieldError(field + ".tokens",
+                      "is " + tokens.dump() + ", decode takes 1 token");
+  for (bool isOutput : {false, true}) {
+    const char *list = isOutput ? "outputs" : "inputs";
+    const json &items = entry[list];
+    if (!items.is_array())
+      return fieldError(field + "." + list, "is " +
+                                                std::string(items.type_name()) +
+                                                ", expected an array");
+    std::vector<BufferSpec> &buffers = isOutput ? fn.outputs : fn.inputs;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string where = field + "." + list + "[" + std::to_string(i) + "]";
+      BufferSpec buffer;
+      if (Status s = parseBuffer(where, items[i], isOutput, buffer); !s)
+        return s;
+      if (!seen.insert(buffer.name).second)
+        return fieldError(where + ".name", "repeats " + quote(buffer.name) +
+                                               " in " + field + "." + list);
+      if (buffer.role == Role::State)
+        if (Status s = checkStateUse(where, buffer); !s)
+          return s;
+      buffers.push_back(std::move(buffer));
+    }
+  }
+  if (name == "prefill" || name == "decode")
+    if (Status s = checkIO(fn); !s)
+      return s;
+  spec_.functions.emplace(name, std::move(fn));
+  return Status::ok();
+}
+
+/// prefill/decode: exactly the io buffers the session provides, "ids" I32
+/// [tokens] in and "logits" F32 [tokens, vocab] out.
+Status SpecParser::checkIO(FunctionSpec &fn) {
+  std::string field = "bitttt.functions." + fn.name;
+  bool haveIds = false, haveLogits = false;
+  std::vector<int64_t> idsShape = {fn.tokens},
+                       logitsShape = {fn.tokens, spec_.vocab};
+  for (size_t i = 0; i < fn.inputs.size() + fn.outputs.size(); ++i) {
+    bool isOutput = i >= fn.inputs.size();
+    const BufferSpec &b =
+        isOutput ? fn.outputs[i - fn.inputs.size()] : fn.inputs[i];
+    if (b.role != Role::IO)
+      continue;
+    std::string where = field + (isOutput ? ".outputs[" : ".inputs[") +
+                        std::to_string(isOutput ? i - fn.inputs.size() : i) +
+                        "]";
+    const char *expectedName = isOutput ? "logits" : "ids";
+    const char *dtype = isOutput ? "F32" : "I32";
+    const std::vector<int64_t> &shape = isOutput ? logitsShape : idsShape;
+    if (b.name != expectedName)
+      return fieldError(where, "is io buffer " + quote(b.name) + "; " +
+                                   fn.name + " " +
+                                   (isOutput ? "returns" : "takes") +
+                                   " only '" + expectedName + "'");
+    if (b.dtype != dtype || b.shape != shape)
+      return fieldError(
+          where, "is " + b.dtype + " " + shapeText(b.shape) + ", expected " +
+                     dtype + " " + shapeText(shape) + " (tokens " +
+                     std::to_string(fn.tokens) + ", config.vocab_size " +
+                     std::to_string(spec_.vocab) + ")");
+    (isOutput ? haveLogits : haveIds) = true;
+    (isOutput ? fn.logitsSlot : fn.idsSlot) = i;
+  }
+  if (!haveIds)
+    return fieldError(field + ".inputs", "has no io buffer 'ids'");
+  if (!haveLogits)
+    return fieldError(field + ".outputs", "has no io buffer 'logits'");
+  return Status::ok();
+}
+
+Status SpecParser::parseArtifacts(const json &artifacts) {
+  // The container reader already checked "tensor" names a 1-D U8 tensor.
+  for (const auto &[target, entry] : artifacts.items()) {
+    ArtifactSpec artifact;
+    artifact.target = target;
+    if (auto kind = entry.find("kind"); kind != entry.end()) {
+      if (!kind->is_string())
+        return fieldError("bitttt.artifacts." + target + ".kind",
+                          "is " + kind->dump() + ", expected a string");
+      artifact.kind = kind->get<std::string>();
+    }
+    artifact.tensor = file_.find(entry["tensor"].get<std::string>());
+    if (!artifact.tensor)
+      return fieldError("bitttt.artifacts." + target + ".tensor",
+                        "names a tensor the file lacks");
+    spec_.artifacts.emplace(target, std::move(artifact));
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Status parseModelSpec(const BittFile &file, ModelSpec &out) {
+  out = ModelSpec();
+  return SpecParser(file, out).parse();
+}
+
+} // namespace bitttt::rt

@@ -1,0 +1,90 @@
+//===- ModelSpec.h - the compiled-model sections of a .bitt header -*- C++
+//-*-===//
+//
+// What the runtime needs to call a compiled model (docs/abi.md): the
+// "bitttt.functions", "bitttt.state" and "bitttt.artifacts" sections and the
+// vocabulary size from "config", parsed and validated against the file's
+// tensors before anything is loaded or run.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BITTTT_RUNTIME_MODELSPEC_H
+#define BITTTT_RUNTIME_MODELSPEC_H
+
+#include "BittFile.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bitttt::rt {
+
+enum class Role { IO, Tensor, State };
+
+/// One buffer of an entry point: an input or an output.
+struct BufferSpec {
+  Role role = Role::IO;
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  uint64_t nbytes = 0;
+  /// Role::Tensor: the file's tensor (data in the mapping).
+  const format::TensorInfo *tensor = nullptr;
+  /// Role::State: index into ModelSpec::states.
+  size_t state = 0;
+};
+
+/// One compiled function ("prefill", "decode", ...).
+struct FunctionSpec {
+  std::string name;
+  std::string symbol;
+  int64_t tokens = 0;
+  std::vector<BufferSpec> inputs;
+  std::vector<BufferSpec> outputs;
+  /// For "prefill"/"decode": positions of the "ids" input and the "logits"
+  /// output in the entry's buffer array (inputs first, then outputs).
+  size_t idsSlot = 0;
+  size_t logitsSlot = 0;
+};
+
+/// One value of a session's TTT state.
+struct StateSpec {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  uint64_t nbytes = 0;
+  /// The init tensor, or nullptr for "zeros".
+  const format::TensorInfo *init = nullptr;
+};
+
+/// One entry of "bitttt.artifacts".
+struct ArtifactSpec {
+  std::string target;
+  std::string kind; ///< "elf-so", ...; empty when absent
+  const format::TensorInfo *tensor = nullptr;
+};
+
+struct ModelSpec {
+  int64_t vocab = 0;
+  std::map<std::string, FunctionSpec> functions;
+  std::vector<StateSpec> states; ///< sorted by name
+  std::map<std::string, ArtifactSpec> artifacts;
+
+  const FunctionSpec *function(const std::string &name) const {
+    auto it = functions.find(name);
+    return it == functions.end() ? nullptr : &it->second;
+  }
+  /// Index of the state called `name` or states.size().
+  size_t stateIndex(const std::string &name) const;
+};
+
+/// Parses and validates the compiled-model sections of `file` (a v2 .bitt).
+/// Messages name the file and the header field or tensor at fault.
+format::Status parseModelSpec(const format::BittFile &file, ModelSpec &out);
+
+/// "[2, 3]".
+std::string shapeText(const std::vector<int64_t> &shape);
+
+} // namespace bitttt::rt
+
+#endif // BITTTT_RUNTIME_MODELSPEC_H

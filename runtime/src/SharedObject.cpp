@@ -1,0 +1,126 @@
+//===- SharedObject.cpp - dlopen a compiled artifact from memory ----------===//
+#include "SharedObject.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+using bitttt::format::ErrorCode;
+using bitttt::format::Status;
+
+namespace bitttt::rt {
+namespace {
+
+/// Closes a descriptor (and removes a temporary file) on scope exit.
+struct FdGuard {
+  int fd = -1;
+  std::string unlinkPath;
+  ~FdGuard() {
+    if (fd >= 0)
+      ::close(fd);
+    if (!unlinkPath.empty())
+      ::unlink(unlinkPath.c_str());
+  }
+};
+
+bool writeAll(int fd, const void *data, size_t size) {
+  const char *p = static_cast<const char *>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+/// An executable anonymous file; kernels with vm.memfd_noexec need MFD_EXEC,
+/// older ones reject the flag (EINVAL).
+int openMemfd() {
+  int fd = ::memfd_create("bitttt-artifact", MFD_CLOEXEC | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL)
+    fd = ::memfd_create("bitttt-artifact", MFD_CLOEXEC);
+  return fd;
+}
+
+/// Fallback: an unlinked-after-load file under $TMPDIR.
+int openTempFile(std::string &path) {
+  const char *dir = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(dir && *dir ? dir : "/tmp") + "/bitttt-artifact-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  int fd = ::mkostemp(buf.data(), O_CLOEXEC);
+  if (fd >= 0)
+    path = buf.data();
+  return fd;
+}
+
+} // namespace
+
+Status SharedObject::load(const std::string &what, const void *bytes,
+                          size_t size, std::unique_ptr<SharedObject> &out) {
+  out.reset();
+  FdGuard guard;
+  std::string loadPath;
+  guard.fd = openMemfd();
+  if (guard.fd >= 0) {
+    loadPath = "/proc/self/fd/" + std::to_string(guard.fd);
+  } else {
+    int memfdErrno = errno;
+    guard.fd = openTempFile(guard.unlinkPath);
+    if (guard.fd < 0)
+      return Status::error(
+          ErrorCode::IO, what + ": cannot create an anonymous file (" +
+                             std::strerror(memfdErrno) +
+                             ") or a temporary file (" + std::strerror(errno) +
+                             ") to load the shared object from");
+    loadPath = guard.unlinkPath;
+  }
+  if (!writeAll(guard.fd, bytes, size))
+    return Status::error(ErrorCode::IO, what +
+                                            ": cannot write the shared "
+                                            "object to " +
+                                            loadPath + ": " +
+                                            std::strerror(errno));
+  void *handle = ::dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *err = ::dlerror();
+    return Status::error(
+        ErrorCode::Format,
+        what + ": dlopen failed: " + (err ? err : "unknown dlopen error"));
+  }
+  out.reset(new SharedObject());
+  out->handle_ = handle;
+  return Status::ok();
+}
+
+SharedObject::~SharedObject() {
+  if (handle_)
+    ::dlclose(handle_);
+}
+
+void *SharedObject::symbol(const std::string &name, std::string &error) const {
+  ::dlerror();
+  void *address = ::dlsym(handle_, name.c_str());
+  if (!address) {
+    const char *err = ::dlerror();
+    error = err ? err : "the symbol's address is NULL";
+  }
+  return address;
+}
+
+} // namespace bitttt::rt

@@ -1,0 +1,36 @@
+//===- SharedObject.h - dlopen a compiled artifact from memory --*- C++ -*-===//
+#ifndef BITTTT_RUNTIME_SHAREDOBJECT_H
+#define BITTTT_RUNTIME_SHAREDOBJECT_H
+
+#include "BittFile.h"
+
+#include <memory>
+#include <string>
+
+namespace bitttt::rt {
+
+/// A shared object loaded from bytes (an "elf-so" artifact): written to an
+/// anonymous memfd and dlopened through /proc/self/fd/N, so nothing touches
+/// the file system (a temporary file under $TMPDIR is the fallback where
+/// memfd_create is unavailable). dlclosed on destruction.
+class SharedObject {
+public:
+  /// `what` names the artifact in messages ("model.bitt: artifact
+  /// 'x86-64-v3'").
+  static format::Status load(const std::string &what, const void *bytes,
+                             size_t size, std::unique_ptr<SharedObject> &out);
+  ~SharedObject();
+  SharedObject(const SharedObject &) = delete;
+  SharedObject &operator=(const SharedObject &) = delete;
+
+  /// The address of `name`, or nullptr with dlerror()'s text in `error`.
+  void *symbol(const std::string &name, std::string &error) const;
+
+private:
+  SharedObject() = default;
+  void *handle_ = nullptr;
+};
+
+} // namespace bitttt::rt
+
+#endif // BITTTT_RUNTIME_SHAREDOBJECT_H

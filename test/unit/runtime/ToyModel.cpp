@@ -1,0 +1,204 @@
+//===- ToyModel.cpp - compile and package the toy artifact ----------------===//
+#include "ToyModel.h"
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include <unistd.h>
+
+using nlohmann::json;
+
+namespace bitttt::test {
+namespace {
+
+/// Buffer order (docs/abi.md: inputs, then outputs), as in toyHeader():
+///   0 ids  1 lm.bias  2 pos  3 sum  4 calls  5 sig  6 big
+///   7 logits  8 pos  9 sum  10 calls  11 sig  12 big
+const char *const kToySource = R"(
+#include <stdint.h>
+
+static void step(void **b, int n, int which) {
+  const int32_t *ids = (const int32_t *)b[0];
+  const float *bias = (const float *)b[1];
+  int64_t pos = *(const int64_t *)b[2], sum = *(const int64_t *)b[3];
+  const int64_t *calls = (const int64_t *)b[4];
+  const float *big = (const float *)b[6];
+  float *logits = (float *)b[7];
+  for (int t = 0; t < n; ++t) {
+    pos += 1;
+    sum += ids[t];
+    for (int v = 0; v < TOY_VOCAB; ++v)
+      logits[t * TOY_VOCAB + v] =
+          (float)((31 * sum + 7 * pos + 13 * (int64_t)v) % TOY_VOCAB) +
+          bias[v];
+  }
+  *(int64_t *)b[8] = pos;
+  *(int64_t *)b[9] = sum;
+  ((int64_t *)b[10])[0] = calls[0] + (which == 0);
+  ((int64_t *)b[10])[1] = calls[1] + (which == 1);
+  *(int64_t *)b[11] = TOY_TARGET;
+  for (int i = 0; i < TOY_BIG; ++i)
+    ((float *)b[12])[i] = big[i] + 1.0f;
+}
+
+void bitttt_entry_prefill(void **buffers) { step(buffers, TOY_PREFILL, 0); }
+void bitttt_entry_decode(void **buffers) { step(buffers, 1, 1); }
+)";
+
+json buffer(const char *role, const std::string &name, const char *dtype,
+            std::vector<int64_t> shape) {
+  return {{"role", role}, {"name", name}, {"dtype", dtype}, {"shape", shape}};
+}
+
+json toyFunction(const ToyShape &s, const std::string &name, int tokens) {
+  json inputs = json::array({buffer("io", "ids", "I32", {tokens}),
+                             buffer("tensor", "lm.bias", "F32", {s.vocab}),
+                             buffer("state", "toy.pos", "I64", {}),
+                             buffer("state", "toy.sum", "I64", {}),
+                             buffer("state", "toy.calls", "I64", {2}),
+                             buffer("state", "toy.sig", "I64", {}),
+                             buffer("state", "toy.big", "F32", {s.big})});
+  json outputs = json::array({buffer("io", "logits", "F32", {tokens, s.vocab}),
+                              buffer("state", "toy.pos", "I64", {}),
+                              buffer("state", "toy.sum", "I64", {}),
+                              buffer("state", "toy.calls", "I64", {2}),
+                              buffer("state", "toy.sig", "I64", {}),
+                              buffer("state", "toy.big", "F32", {s.big})});
+  return {{"symbol", "bitttt_entry_" + name},
+          {"tokens", tokens},
+          {"inputs", inputs},
+          {"outputs", outputs}};
+}
+
+int targetId(const std::string &target) {
+  return target == "x86-64-v3" ? 3 : target == "x86-64-v4" ? 4 : 9;
+}
+
+/// Data behind the TensorData pointers of every ToyFile: lives as long as
+/// the process, so copies of a ToyFile stay valid.
+struct ToyData {
+  std::map<ToyShape, std::vector<float>> bias, big;
+  int64_t sum0 = 5;
+};
+ToyData &toyData() {
+  static ToyData data;
+  return data;
+}
+
+std::mutex &cacheMutex() {
+  static std::mutex m;
+  return m;
+}
+
+} // namespace
+
+void ToyFile::dropTensor(const std::string &name) {
+  for (auto it = tensors.begin(); it != tensors.end(); ++it)
+    if (it->name == name) {
+      tensors.erase(it);
+      return;
+    }
+}
+
+format::TensorData &ToyFile::tensor(const std::string &name) {
+  for (format::TensorData &t : tensors)
+    if (t.name == name)
+      return t;
+  ADD_FAILURE() << "toy file has no tensor " << name;
+  return tensors.front();
+}
+
+void ToyFile::write(const std::string &path) const {
+  format::Status s = format::writeBittV2(path, header.dump(), tensors);
+  ASSERT_TRUE(s.isOk()) << s.message();
+}
+
+std::string ToyModel::compiler() {
+  const char *env = std::getenv("BITTTT_TEST_CC");
+  std::string cc = env && *env ? env : BITTTT_TEST_CC_DEFAULT;
+  return !cc.empty() && ::access(cc.c_str(), X_OK) == 0 ? cc : "";
+}
+
+const std::string &ToyModel::artifact(const ToyShape &shape, int target,
+                                      const std::string &extraFlags) {
+  static std::map<std::string, std::string> cache;
+  static TempDir dir;
+  std::lock_guard<std::mutex> lock(cacheMutex());
+  std::string defines = "-DTOY_VOCAB=" + std::to_string(shape.vocab) +
+                        " -DTOY_PREFILL=" + std::to_string(shape.prefill) +
+                        " -DTOY_BIG=" + std::to_string(shape.big) +
+                        " -DTOY_TARGET=" + std::to_string(target) + " " +
+                        extraFlags;
+  auto it = cache.find(defines);
+  if (it != cache.end())
+    return it->second;
+  std::string n = std::to_string(cache.size());
+  std::string src = dir.file("toy" + n + ".c"),
+              so = dir.file("toy" + n + ".so");
+  writeBytes(src, kToySource);
+  std::string command = compiler() + " -O1 -shared -fPIC -nostdlib " + defines +
+                        " -o " + so + " " + src + " 2>&1";
+  int rc = std::system(command.c_str());
+  EXPECT_EQ(rc, 0) << "compiling the toy artifact failed: " << command;
+  std::string bytes = readBytes(so);
+  EXPECT_FALSE(bytes.empty()) << command;
+  ::unlink(src.c_str());
+  ::unlink(so.c_str());
+  return cache.emplace(defines, std::move(bytes)).first->second;
+}
+
+ToyFile ToyModel::make(const ToyShape &shape,
+                       const std::vector<std::string> &targets) {
+  ToyFile f;
+  f.shape = shape;
+  ToyData &data = toyData();
+  std::vector<float> *bias, *big;
+  {
+    std::lock_guard<std::mutex> lock(cacheMutex());
+    bias = &data.bias[shape];
+    big = &data.big[shape];
+    if (bias->empty()) {
+      for (int v = 0; v < shape.vocab; ++v)
+        bias->push_back(float(v % 7) * 0.05f);
+      for (int i = 0; i < shape.big; ++i)
+        big->push_back(float(i) * 0.5f);
+    }
+  }
+  json artifacts = json::object();
+  f.tensors = {
+      {"lm.bias", "F32", {shape.vocab}, bias->data(), bias->size() * 4},
+      {"toy.sum0", "I64", {}, &data.sum0, 8},
+      {"toy.big0", "F32", {shape.big}, big->data(), big->size() * 4},
+  };
+  for (const std::string &target : targets) {
+    const std::string &so = artifact(shape, targetId(target));
+    std::string tensor = "__artifact__." + target;
+    artifacts[target] = {{"tensor", tensor}, {"kind", "elf-so"}};
+    f.tensors.push_back(
+        {tensor, "U8", {int64_t(so.size())}, so.data(), so.size()});
+  }
+  f.header = {{"config", {{"arch", "bitttt"}, {"vocab_size", shape.vocab}}},
+              {"tokenizer", nullptr},
+              {"bitttt",
+               {{"format_version", 2},
+                {"functions",
+                 {{"prefill", toyFunction(shape, "prefill", shape.prefill)},
+                  {"decode", toyFunction(shape, "decode", 1)}}},
+                {"state",
+                 {{"toy.pos", {{"init", "zeros"}}},
+                  {"toy.sum", {{"init", "toy.sum0"}}},
+                  {"toy.calls", {{"init", "zeros"}}},
+                  {"toy.sig", {{"init", "zeros"}}},
+                  {"toy.big", {{"init", "toy.big0"}}}}},
+                {"artifacts", artifacts}}}};
+  return f;
+}
+
+std::string ToyModel::write(const std::string &path, const ToyShape &shape,
+                            const std::vector<std::string> &targets) {
+  make(shape, targets).write(path);
+  return path;
+}
+
+} // namespace bitttt::test

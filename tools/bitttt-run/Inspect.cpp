@@ -1,0 +1,151 @@
+//===- Inspect.cpp - bitttt-run inspect: summarise a .bitt header ---------===//
+//
+// Reads the container through the C API (bitttt_file_*), so inspecting works
+// for any readable file, including one compiled for another CPU; it does
+// not load the artifact (bitttt-run generate does, and validates fully).
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+#include "Options.h"
+
+#include "bitttt.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+using nlohmann::json;
+
+namespace bitttt::run {
+namespace {
+
+Command makeCommand() {
+  return Command("inspect", "bitttt-run inspect MODEL.bitt",
+                 "Prints a summary of a .bitt (or .safetensors) file: the "
+                 "config, the\ncompiled functions with their symbols and "
+                 "token counts, the TTT state,\nthe artifacts by target, and "
+                 "the number and total size of the tensors.",
+                 {});
+}
+
+/// Owns the file handle.
+struct FileHandle {
+  bitttt_file *file = nullptr;
+  ~FileHandle() { bitttt_file_close(file); }
+};
+
+std::string text(const json &v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+/// "3 in (1 io, 1 tensor, 1 state)".
+std::string countRoles(const json &list) {
+  if (!list.is_array())
+    return "?";
+  size_t io = 0, tensor = 0, state = 0;
+  for (const json &b : list) {
+    std::string role = b.is_object() ? text(b.value("role", json())) : "";
+    io += role == "io";
+    tensor += role == "tensor";
+    state += role == "state";
+  }
+  return std::to_string(list.size()) + " (" + std::to_string(io) + " io, " +
+         std::to_string(tensor) + " tensor, " + std::to_string(state) +
+         " state)";
+}
+
+void printFunctions(const json &functions) {
+  if (!functions.is_object()) {
+    std::printf("functions: none (not compiled; run bitttt-compile)\n");
+    return;
+  }
+  std::printf("functions:\n");
+  for (const auto &[name, fn] : functions.items()) {
+    if (!fn.is_object()) {
+      std::printf("  %s: %s\n", name.c_str(), fn.dump().c_str());
+      continue;
+    }
+    std::printf("  %s: symbol %s, tokens %s, inputs %s, outputs %s\n",
+                name.c_str(), text(fn.value("symbol", json())).c_str(),
+                text(fn.value("tokens", json())).c_str(),
+                countRoles(fn.value("inputs", json())).c_str(),
+                countRoles(fn.value("outputs", json())).c_str());
+  }
+}
+
+void printArtifacts(const json &artifacts, bitttt_file *file) {
+  if (!artifacts.is_object() || artifacts.empty()) {
+    std::printf("artifacts: none\n");
+    return;
+  }
+  std::printf("artifacts:\n");
+  for (const auto &[target, a] : artifacts.items()) {
+    std::string tensor = a.is_object() ? text(a.value("tensor", json())) : "?";
+    std::string kind = a.is_object() ? text(a.value("kind", json())) : "?";
+    bitttt_tensor_info info;
+    std::string size = bitttt_file_find(file, tensor.c_str(), &info) == 0
+                           ? std::to_string(info.nbytes) + " bytes"
+                           : "missing tensor";
+    std::printf("  %s: %s, %s (tensor %s)\n", target.c_str(), kind.c_str(),
+                size.c_str(), tensor.c_str());
+  }
+}
+
+} // namespace
+
+int inspectCommand(const std::vector<std::string> &args) {
+  Command cmd = makeCommand();
+  std::string error;
+  if (!cmd.parse(args, 2, error))
+    return reportError(error);
+  if (cmd.wantsHelp()) {
+    std::fputs(cmd.helpText().c_str(), stdout);
+    return 0;
+  }
+  if (cmd.positional().size() != 1)
+    return reportError("inspect: expected one MODEL.bitt, got " +
+                       std::to_string(cmd.positional().size()) +
+                       " (see --help)");
+  const std::string &path = cmd.positional()[0];
+  FileHandle h;
+  if (bitttt_file_open(path.c_str(), &h.file))
+    return reportError(bitttt_last_error());
+  json header = json::parse(bitttt_file_header_json(h.file), nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    return reportError(path + ": the header is not a JSON object");
+
+  static const char *const kinds[] = {"safetensors", ".bitt v1", ".bitt v2"};
+  int version = bitttt_file_version(h.file);
+  std::printf("file: %s (%s)\n", path.c_str(),
+              version >= 0 && version <= 2 ? kinds[version] : "?");
+  std::printf("config: %s\n", header.value("config", json()).dump().c_str());
+  json tokenizer = header.value("tokenizer", json());
+  std::printf("tokenizer: %s\n", tokenizer.is_null() ? "none" : "present");
+  json section = header.value("bitttt", json::object());
+  if (!section.is_object())
+    section = json::object();
+  printFunctions(section.value("functions", json()));
+  json states = section.value("state", json());
+  if (states.is_object() && !states.empty()) {
+    std::printf("state: %zu values\n", states.size());
+    for (const auto &[name, s] : states.items())
+      std::printf("  %s: init %s\n", name.c_str(),
+                  s.is_object() ? text(s.value("init", json())).c_str() : "?");
+  }
+  printArtifacts(section.value("artifacts", json()), h.file);
+
+  size_t count = bitttt_file_tensor_count(h.file);
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    bitttt_tensor_info info;
+    if (bitttt_file_tensor(h.file, i, &info) == 0)
+      total += info.nbytes;
+  }
+  std::printf("tensors: %zu, %llu bytes\n", count,
+              static_cast<unsigned long long>(total));
+  const char *cpu = bitttt_cpu_target();
+  std::printf("this cpu: %s\n", cpu ? cpu : "unsupported (no AVX2+FMA)");
+  return 0;
+}
+
+} // namespace bitttt::run

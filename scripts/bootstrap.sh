@@ -38,5 +38,13 @@ fi
 
 bash scripts/build.sh
 
-echo "== main job: the bundled example model through bitttt-opt"
-build/bin/bitttt-opt --canonicalize examples/tiny_model.mlir
+# Main job: a small random model from the reference implementation
+# (config examples/tiny/config.json), compiled for this CPU's x86 levels and
+# run: greedy generation from a few prompt ids.
+echo "== main job: make a random tiny model, compile it, generate"
+mkdir -p build/example
+PYTHONPATH=python .venv/bin/python -m bitttt_ref make-random \
+  --config examples/tiny/config.json --seed 1 build/example/model
+build/bin/bitttt-compile build/example/model -o build/example/tiny.bitt
+build/bin/bitttt-run inspect build/example/tiny.bitt
+build/bin/bitttt-run generate build/example/tiny.bitt --ids 1,2,3,4,5 -n 16

@@ -367,6 +367,68 @@ LogicalResult AdamWOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Fused inference ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Shapes shared by the ops on pre-quantized activations: codes [T, K],
+/// scales [T], a packed [N, K] weight, result [T, N].
+LogicalResult verifyQuantizedInput(Operation *op, Value codes, Value scales,
+                                   PackedTernaryType weight, StringRef weightName,
+                                   Value result) {
+  if (failed(expectShape(op, "operand 'scales'", scales.getType(),
+                         {dim(codes, 0)}, "one scale per row of 'codes'")) ||
+      failed(expectShape(op, "operand 'codes'", codes.getType(),
+                         {dim(codes, 0), weight.getCols()},
+                         ("[T, in] with 'in' from operand '" + weightName + "'")
+                             .str())))
+    return failure();
+  return expectShape(op, "result", result.getType(),
+                     {dim(codes, 0), weight.getRows()},
+                     ("[T, out]: rows of 'codes', out of '" + weightName + "'")
+                         .str());
+}
+} // namespace
+
+LogicalResult SiluMulOp::verify() {
+  return verifyNoUnknownAttributes(*this);
+}
+
+LogicalResult BitLinearQOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  return verifyQuantizedInput(*this, getCodes(), getScales(),
+                              getWeight().getType(), "weight", getResult());
+}
+
+LogicalResult GateUpQOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  if (getGateWeight().getType() != getUpWeight().getType())
+    return emitOpError() << "operands 'gate_weight' and 'up_weight' must have "
+                            "the same type, got "
+                         << getGateWeight().getType() << " and "
+                         << getUpWeight().getType();
+  return verifyQuantizedInput(*this, getCodes(), getScales(),
+                              getGateWeight().getType(), "gate_weight",
+                              getResult());
+}
+
+LogicalResult RMSNormActQuantOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)) ||
+      failed(verifyPositive(*this, "eps", getEpsAttr())) ||
+      failed(expectShape(*this, "operand 'weight'", getWeight().getType(),
+                         {dim(getInput(), 1)},
+                         "the columns of operand 'input'")) ||
+      failed(expectShape(*this, "result 'codes'", getCodes().getType(),
+                         getInput().getType().getShape(),
+                         "the shape of operand 'input'")))
+    return failure();
+  return expectShape(*this, "result 'scales'", getScales().getType(),
+                     {dim(getInput(), 0)}, "one scale per row of 'input'");
+}
+
+//===----------------------------------------------------------------------===//
 // Kernel primitives
 //===----------------------------------------------------------------------===//
 

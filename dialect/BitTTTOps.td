@@ -13,5 +13,6 @@ include "dialect/BitTTTLayerOps.td"
 include "dialect/BitTTTModelOps.td"
 include "dialect/BitTTTTrainOps.td"
 include "dialect/BitTTTKernelOps.td"
+include "dialect/BitTTTFusedOps.td"
 
 #endif // BITTTT_OPS_TD

@@ -220,9 +220,22 @@ struct SwiGLUPattern : OpRewritePattern<SwiGLUOp> {
                                   op.getGateWeight(), Value(), bits);
     Value u = BitLinearOp::create(b, hiddenType, op.getInput(),
                                   op.getUpWeight(), Value(), bits);
-    // silu(g)·u with silu(g) = g·sigmoid(g) = g / (1 + exp(-g)).
-    Value h = tb.map({g, u}, tb.sizes(g), b.getF32Type(),
-                     {tb.identity(2), tb.identity(2)},
+    Value h = SiluMulOp::create(b, hiddenType, g, u);
+    rewriter.replaceOpWithNewOp<BitLinearOp>(op, op.getType(), h,
+                                             op.getDownWeight(), Value(), bits);
+    return success();
+  }
+};
+
+// silu(g)·u with silu(g) = g·sigmoid(g) = g / (1 + exp(-g)).
+struct SiluMulPattern : OpRewritePattern<SiluMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SiluMulOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Value h = tb.map({op.getGate(), op.getUp()}, tb.sizes(op.getGate()),
+                     b.getF32Type(), {tb.identity(2), tb.identity(2)},
                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                        Value neg = arith::NegFOp::create(ib, a[0]);
                        Value e = math::ExpOp::create(ib, neg);
@@ -231,8 +244,7 @@ struct SwiGLUPattern : OpRewritePattern<SwiGLUOp> {
                        Value silu = arith::MulFOp::create(ib, a[0], sig);
                        return arith::MulFOp::create(ib, silu, a[1]);
                      });
-    rewriter.replaceOpWithNewOp<BitLinearOp>(op, op.getType(), h,
-                                             op.getDownWeight(), Value(), bits);
+    rewriter.replaceOp(op, h);
     return success();
   }
 };
@@ -240,6 +252,14 @@ struct SwiGLUPattern : OpRewritePattern<SwiGLUOp> {
 //===----------------------------------------------------------------------===//
 // Norms
 //===----------------------------------------------------------------------===//
+
+/// x / sqrt(mean(x²) + eps) · g for one element, given the row's Σx².
+Value normalizedElement(ImplicitLocOpBuilder &b, Value x, Value sumSq,
+                        Value g, Value d, Value eps) {
+  Value ms = arith::DivFOp::create(b, sumSq, d);
+  Value den = math::SqrtOp::create(b, arith::AddFOp::create(b, ms, eps));
+  return arith::MulFOp::create(b, arith::DivFOp::create(b, x, den), g);
+}
 
 struct RMSNormPattern : OpRewritePattern<RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -255,17 +275,61 @@ struct RMSNormPattern : OpRewritePattern<RMSNormOp> {
     Value ss = rowSum(tb, x, [](ImplicitLocOpBuilder &ib, Value v) -> Value {
       return arith::MulFOp::create(ib, v, v);
     });
-    // x / sqrt(mean(x²) + eps) · g
     Value y = tb.map({x, ss, op.getWeight()}, tb.sizes(x), b.getF32Type(),
                      {tb.identity(2), tb.dims(2, {0}), tb.dims(2, {1})},
                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                       Value ms = arith::DivFOp::create(ib, a[1], d);
-                       Value den = math::SqrtOp::create(
-                           ib, arith::AddFOp::create(ib, ms, eps));
-                       Value n = arith::DivFOp::create(ib, a[0], den);
-                       return arith::MulFOp::create(ib, n, a[2]);
+                       return normalizedElement(ib, a[0], a[1], a[2], d, eps);
                      });
     rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// act_quant(rms_norm(x, g)) without storing the normalized tensor: the two
+/// passes that need it (the row max, the codes) recompute each element with
+/// the same operations, so codes and scales equal the unfused ones.
+struct RMSNormActQuantPattern : OpRewritePattern<RMSNormActQuantOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormActQuantOp op,
+                                PatternRewriter &rewriter) const override {
+    Value x = op.getInput();
+    if (ShapedType::isDynamic(op.getInput().getType().getDimSize(1)))
+      return rewriter.notifyMatchFailure(op, "needs a static row length");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    TensorBuilder tb(b);
+    Type f32 = b.getF32Type();
+    SmallVector<OpFoldResult> s = tb.sizes(x);
+    Value d = staticDimAsF32(tb, x, 1);
+    Value eps = arith::ConstantOp::create(b, op.getEpsAttr());
+    Value g = op.getWeight();
+    Value ss = rowSum(tb, x, [](ImplicitLocOpBuilder &ib, Value v) -> Value {
+      return arith::MulFOp::create(ib, v, v);
+    });
+    AffineMap id = tb.identity(2), row = tb.dims(2, {0}), col = tb.dims(2, {1});
+    Value amax = tb.generic(
+        {x, ss, g}, tb.filled({s[0]}, f32, 0.0), {id, row, col, row},
+        {kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
+          return arith::MaximumFOp::create(ib, a[3],
+                                           math::AbsFOp::create(ib, n));
+        });
+    Value scale = tb.map(amax, {s[0]}, f32, {tb.identity(1)},
+                         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                           Value m = arith::MaximumFOp::create(
+                               ib, a[0], tb.f32(kActEps));
+                           return arith::DivFOp::create(ib, tb.f32(127.0), m);
+                         });
+    Value codes = tb.map(
+        {x, ss, g, scale}, s, b.getI8Type(), {id, row, col, row},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
+          Value v = math::RoundEvenOp::create(
+              ib, arith::MulFOp::create(ib, n, a[3]));
+          v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
+          v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
+          return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
+        });
+    rewriter.replaceOp(op, {codes, scale});
     return success();
   }
 };
@@ -380,12 +444,13 @@ struct DecomposePass
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ActQuantPattern, WeightQuantPattern, SwiGLUPattern,
-                 RMSNormPattern, LayerNormPattern, EmbeddingPattern,
-                 LMHeadPattern>(&getContext());
-    if (decomposeBitLinear)
-      patterns.add<BitLinearPattern>(&getContext());
+    patterns.add<SwiGLUPattern>(&getContext());
     populateTTTDecompositionPatterns(patterns);
+    if (!layersOnly)
+      patterns.add<ActQuantPattern, WeightQuantPattern, BitLinearPattern,
+                   SiluMulPattern, RMSNormPattern, RMSNormActQuantPattern,
+                   LayerNormPattern, EmbeddingPattern, LMHeadPattern>(
+          &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -14,6 +14,7 @@
 #include "lib/Transforms/Builders.h"
 #include "lib/Transforms/Passes.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::bitttt {
@@ -63,12 +64,14 @@ Value unpackCodes(TensorBuilder &tb, Value bytes, PackedTernaryType type) {
                 });
 }
 
-/// One 128-weight block of row `r` against token `t`: four (codes,
-/// activations) pairs into `acc`. In the tail block (`inBounds` false) the
-/// activation reads past the row end yield zeros, and the padding codes
-/// (q = 1) then add nothing to Σ q·x − Σ x.
-Value blockStep(ImplicitLocOpBuilder &b, Value bytes, Value xq, Value r,
-                Value t, Value blk, Value acc, bool inBounds) {
+/// One 128-weight block of row `r` of every weight in `bytes` against token
+/// `t`: the activation vectors are loaded once and shared; four (codes,
+/// activations) pairs go into each weight's accumulator. In the tail block
+/// (`inBounds` false) reads past the row end yield zeros, and the padding
+/// codes (q = 1) then add nothing to Σ q·x − Σ x.
+SmallVector<Value> blockStep(ImplicitLocOpBuilder &b, ValueRange bytes,
+                             Value xq, Value r, Value t, Value blk,
+                             ValueRange accs, bool inBounds) {
   Type i8 = b.getI8Type();
   auto bytesVec = VectorType::get({kBlockBytes}, i8);
   Value zero = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
@@ -76,41 +79,54 @@ Value blockStep(ImplicitLocOpBuilder &b, Value bytes, Value xq, Value r,
       b, blk, arith::ConstantIndexOp::create(b, kBlockBytes));
   Value colOff = arith::MulIOp::create(
       b, blk, arith::ConstantIndexOp::create(b, kBlockWeights));
-  Value packed = vector::TransferReadOp::create(
-      b, bytesVec, bytes, ValueRange{r, byteOff}, zero, ArrayRef<bool>{true});
-  Value three = splatI8(b, bytesVec, 3);
-  SmallVector<Value, 4> codes, acts;
+  SmallVector<Value, 4> acts;
   for (int64_t k = 0; k < 4; ++k) {
-    Value q = k ? Value(arith::ShRUIOp::create(b, packed,
-                                               splatI8(b, bytesVec, 2 * k)))
-                : packed;
-    codes.push_back(arith::AndIOp::create(b, q, three));
     Value col = arith::AddIOp::create(
         b, colOff, arith::ConstantIndexOp::create(b, 32 * k));
     acts.push_back(vector::TransferReadOp::create(
         b, bytesVec, xq, ValueRange{t, col}, zero, ArrayRef<bool>{inBounds}));
   }
-  return Dot2BitI8Op::create(b, acc.getType(), acc, codes, acts);
+  Value three = splatI8(b, bytesVec, 3);
+  SmallVector<Value> results;
+  for (auto [w, acc] : llvm::zip_equal(bytes, accs)) {
+    Value packed = vector::TransferReadOp::create(
+        b, bytesVec, w, ValueRange{r, byteOff}, zero, ArrayRef<bool>{true});
+    SmallVector<Value, 4> codes;
+    for (int64_t k = 0; k < 4; ++k) {
+      Value q = k ? Value(arith::ShRUIOp::create(b, packed,
+                                                 splatI8(b, bytesVec, 2 * k)))
+                  : packed;
+      codes.push_back(arith::AndIOp::create(b, q, three));
+    }
+    results.push_back(Dot2BitI8Op::create(b, acc.getType(), acc, codes, acts));
+  }
+  return results;
 }
 
-/// y = ((Σ q·x − Σ x) · γ) / s for int8 activations.
-Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
-                      PackedTernaryType type) {
+/// A packed weight as the kernel reads it: its bytes and its γ.
+struct PackedOperand {
+  Value bytes;
+  Value gamma;
+};
+
+/// Combines the per-weight BitLinear outputs of one (token, row) into the
+/// value stored (the identity for one weight, silu(g)·u for gate/up).
+using Epilogue = function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<Value>)>;
+
+/// For every weight w: y_w = ((Σ q·x − Σ x) · γ_w) / s on int8 activations
+/// `xq` [T, K] with scales [T]; stores epilogue(y_w...) into [T, rows].
+Value buildInt8Kernel(TensorBuilder &tb, Value xq, Value scales,
+                      ArrayRef<PackedOperand> weights, PackedTernaryType type,
+                      Epilogue epilogue) {
   ImplicitLocOpBuilder &b = tb.builder();
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-  Value x = op.getInput();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
   int64_t rows = type.getRows(), cols = type.getCols();
   int64_t fullBlocks = cols / kBlockWeights;
   bool tail = cols % kBlockWeights != 0;
 
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto quant = ActQuantOp::create(
-      b, RankedTensorType::get(xType.getShape(), i8),
-      RankedTensorType::get({xType.getDimSize(0)}, f32), x);
-  Value xq = quant.getCodes(), scales = quant.getScales();
-  Value tokens = tensor::DimOp::create(b, x, 0);
+  Value tokens = tensor::DimOp::create(b, xq, 0);
   Value xsum = tb.generic(
-      xq, tb.filledInt({tb.sizes(x)[0]}, i32, 0),
+      xq, tb.filledInt({tb.sizes(xq)[0]}, i32, 0),
       {tb.identity(2), tb.dims(2, {0})},
       {utils::IteratorType::parallel, utils::IteratorType::reduction},
       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -119,15 +135,17 @@ Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
       });
 
   auto accVec = VectorType::get({8}, i32);
-  Value gamma = op.getScale();
   Value zeroAcc = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accVec, b.getI32IntegerAttr(0)));
+  SmallVector<Value> zeroAccs(weights.size(), zeroAcc), bytes;
+  for (const PackedOperand &w : weights)
+    bytes.push_back(w.bytes);
   Value c0 = tb.index(0), c1 = tb.index(1);
-  Value init = tb.empty({tb.sizes(x)[0], b.getIndexAttr(rows)}, f32);
+  OpFoldResult tokensOfr = tb.sizes(xq)[0];
+  Value init = tb.empty({tokensOfr, b.getIndexAttr(rows)}, f32);
 
   // Rows are independent: an scf.forall, which the lowering runs on the
   // OpenMP thread pool. Each row produces its column of y for every token.
-  OpFoldResult tokensOfr = tb.sizes(x)[0];
   auto rowLoop = scf::ForallOp::create(
       b, ArrayRef<OpFoldResult>{b.getIndexAttr(rows)}, ValueRange{init},
       std::nullopt, [&](OpBuilder &ob, Location loc, ValueRange args) {
@@ -144,27 +162,30 @@ Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
             [&](OpBuilder &ob2, Location loc2, Value t, ValueRange tokIter) {
               ImplicitLocOpBuilder tbld(loc2, ob2);
               auto blkLoop = scf::ForOp::create(
-                  tbld, c0, tb.index(fullBlocks), c1, ValueRange{zeroAcc},
+                  tbld, c0, tb.index(fullBlocks), c1, zeroAccs,
                   [&](OpBuilder &ob3, Location loc3, Value blk,
                       ValueRange accIter) {
                     ImplicitLocOpBuilder kb(loc3, ob3);
-                    scf::YieldOp::create(kb, blockStep(kb, bytes, xq, r, t, blk,
-                                                       accIter[0], true));
+                    scf::YieldOp::create(kb, blockStep(kb, bytes, xq, r, t,
+                                                       blk, accIter, true));
                   });
-              Value acc = blkLoop.getResult(0);
+              SmallVector<Value> accs(blkLoop.getResults());
               if (tail)
-                acc = blockStep(tbld, bytes, xq, r, t, tb.index(fullBlocks),
-                                acc, false);
-              Value dot = vector::ReductionOp::create(
-                  tbld, vector::CombiningKind::ADD, acc);
+                accs = blockStep(tbld, bytes, xq, r, t, tb.index(fullBlocks),
+                                 accs, false);
               Value sx = tensor::ExtractOp::create(tbld, xsum, ValueRange{t});
-              dot = arith::SubIOp::create(tbld, dot, sx);
               Value s = tensor::ExtractOp::create(tbld, scales, ValueRange{t});
-              Value y = arith::SIToFPOp::create(tbld, f32, dot);
-              y = arith::MulFOp::create(tbld, y, gamma);
-              y = arith::DivFOp::create(tbld, y, s);
+              SmallVector<Value> ys;
+              for (auto [acc, w] : llvm::zip_equal(accs, weights)) {
+                Value dot = vector::ReductionOp::create(
+                    tbld, vector::CombiningKind::ADD, acc);
+                dot = arith::SubIOp::create(tbld, dot, sx);
+                Value y = arith::SIToFPOp::create(tbld, f32, dot);
+                y = arith::MulFOp::create(tbld, y, w.gamma);
+                ys.push_back(arith::DivFOp::create(tbld, y, s));
+              }
               Value out = tensor::InsertOp::create(
-                  tbld, y, tokIter[0],
+                  tbld, epilogue(tbld, ys), tokIter[0],
                   ValueRange{t, arith::ConstantIndexOp::create(tbld, 0)});
               scf::YieldOp::create(tbld, out);
             });
@@ -177,6 +198,16 @@ Value buildInt8Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
             ArrayRef<OpFoldResult>{rb.getIndexAttr(1), rb.getIndexAttr(1)});
       });
   return rowLoop.getResult(0);
+}
+
+Value single(ImplicitLocOpBuilder &, ArrayRef<Value> ys) { return ys[0]; }
+
+/// silu(g)·u with silu(g) = g / (1 + exp(-g)), as the SwiGLU decomposition.
+Value siluMul(ImplicitLocOpBuilder &b, ArrayRef<Value> ys) {
+  Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, ys[0]));
+  Value sig = arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, e));
+  return arith::MulFOp::create(b, arith::MulFOp::create(b, ys[0], sig), ys[1]);
 }
 
 /// act_bits = 0: y = (x · Wqᵀ) · γ in f32 over unpacked codes.
@@ -230,12 +261,12 @@ struct LowerPackedBitLinearPass
                         "when lowering to kernels");
           return WalkResult::interrupt();
         }
-        if (!isa<BitLinearOp, UnpackTernaryOp>(op)) {
+        if (!isa<BitLinearOp, BitLinearQOp, GateUpQOp, UnpackTernaryOp>(op)) {
           op->emitError("cannot lower this use of a packed_ternary value");
           return WalkResult::interrupt();
         }
       }
-      if (isa<BitLinearOp, UnpackTernaryOp>(op) &&
+      if (isa<BitLinearOp, BitLinearQOp, GateUpQOp, UnpackTernaryOp>(op) &&
           llvm::any_of(op->getOperands(), isPacked))
         toLower.push_back(op);
       return WalkResult::advance();
@@ -246,18 +277,41 @@ struct LowerPackedBitLinearPass
     for (Operation *op : toLower) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
       TensorBuilder tb(b);
-      Value packed = isa<BitLinearOp>(op) ? cast<BitLinearOp>(op).getWeight()
-                                          : cast<UnpackTernaryOp>(op).getPacked();
-      auto type = cast<PackedTernaryType>(packed.getType());
-      Value bytes = UnrealizedConversionCastOp::create(b, bytesType(type), packed)
-                        .getResult(0);
+      auto bytesOf = [&](Value packed) -> Value {
+        auto type = cast<PackedTernaryType>(packed.getType());
+        return UnrealizedConversionCastOp::create(b, bytesType(type), packed)
+            .getResult(0);
+      };
       Value result;
-      if (auto unpack = dyn_cast<UnpackTernaryOp>(op))
-        result = unpackCodes(tb, bytes, type);
-      else if (cast<BitLinearOp>(op).getActBitsAttr().getInt() == 8)
-        result = buildInt8Kernel(tb, cast<BitLinearOp>(op), bytes, type);
-      else
-        result = buildF32Kernel(tb, cast<BitLinearOp>(op), bytes, type);
+      if (auto unpack = dyn_cast<UnpackTernaryOp>(op)) {
+        result = unpackCodes(tb, bytesOf(unpack.getPacked()),
+                             unpack.getPacked().getType());
+      } else if (auto q = dyn_cast<BitLinearQOp>(op)) {
+        result = buildInt8Kernel(tb, q.getCodes(), q.getScales(),
+                                 {{bytesOf(q.getWeight()), q.getScale()}},
+                                 q.getWeight().getType(), single);
+      } else if (auto gu = dyn_cast<GateUpQOp>(op)) {
+        result = buildInt8Kernel(
+            tb, gu.getCodes(), gu.getScales(),
+            {{bytesOf(gu.getGateWeight()), gu.getGateScale()},
+             {bytesOf(gu.getUpWeight()), gu.getUpScale()}},
+            gu.getGateWeight().getType(), siluMul);
+      } else {
+        auto bl = cast<BitLinearOp>(op);
+        auto type = cast<PackedTernaryType>(bl.getWeight().getType());
+        if (bl.getActBitsAttr().getInt() == 8) {
+          auto xType = bl.getInput().getType();
+          auto quant = ActQuantOp::create(
+              b, RankedTensorType::get(xType.getShape(), b.getI8Type()),
+              RankedTensorType::get({xType.getDimSize(0)}, b.getF32Type()),
+              bl.getInput());
+          result = buildInt8Kernel(tb, quant.getCodes(), quant.getScales(),
+                                   {{bytesOf(bl.getWeight()), bl.getScale()}},
+                                   type, single);
+        } else {
+          result = buildF32Kernel(tb, bl, bytesOf(bl.getWeight()), type);
+        }
+      }
       op->getResult(0).replaceAllUsesWith(result);
       op->erase();
     }

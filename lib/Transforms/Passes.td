@@ -12,13 +12,14 @@ def BitTTTDecompose : Pass<"bitttt-decompose", "mlir::func::FuncOp"> {
     embedding and LM-head ops into `linalg.generic`s on tensors with the
     exact numerics of DESIGN.md §1: round-half-to-even quantizers, int32
     dot products for int8 activations, `(dot · γ) / s` scaling. BitLinear ops
-    on packed weights are left for the packed-kernel lowering; with
-    `bitlinear=false` BitLinears on latent weights are kept too, so that
-    `bitttt-pack-weights` can turn them into packed ones.
+    on packed weights are left for the packed-kernel lowering. With
+    `layers-only`, only TTT and SwiGLU are rewritten (into BitLinears,
+    LayerNorms, `silu_mul` and loops), so that weight packing and the fusion
+    passes see the BitLinears and norms.
   }];
   let options = [
-    Option<"decomposeBitLinear", "bitlinear", "bool", /*default=*/"true",
-           "Also decompose BitLinear ops with latent f32 weights">
+    Option<"layersOnly", "layers-only", "bool", /*default=*/"false",
+           "Only decompose the layer ops (TTT, SwiGLU)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
@@ -38,6 +39,36 @@ def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::func::FuncOp"> {
     the `.bitt` file (docs/packing.md), never into code.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def BitTTTExposeActQuant : Pass<"bitttt-expose-act-quant", "mlir::func::FuncOp"> {
+  let summary = "Split packed int8 BitLinears into act_quant + bitlinear_q";
+  let description = [{
+    `bitlinear %x, %packed scale %γ` (act_bits 8) becomes
+    `act_quant %x` + `bitlinear_q`. Followed by CSE, BitLinears of one input
+    (TTT's q, k, v; SwiGLU's gate, up) share a single quantization, and the
+    fusion passes see the quantizer.
+  }];
+}
+
+def BitTTTFuseGateUp : Pass<"bitttt-fuse-gate-up", "mlir::func::FuncOp"> {
+  let summary = "Fuse SwiGLU's gate and up projections and its silu·mul";
+  let description = [{
+    `silu_mul(bitlinear_q(xq, s, Wg), bitlinear_q(xq, s, Wu))` with both
+    projections used only there becomes `gate_up_q(xq, s, Wg, Wu)`: one
+    kernel that loads each activation block once for both weights and
+    stores `silu(g)·u` directly.
+  }];
+}
+
+def BitTTTFuseNormQuant : Pass<"bitttt-fuse-norm-quant", "mlir::func::FuncOp"> {
+  let summary = "Fuse RMSNorm with the int8 quantization of its output";
+  let description = [{
+    `act_quant(rms_norm(x, g))`, where the norm feeds only quantizers, becomes
+    `rms_norm_act_quant(x, g)`: the normalized f32 tensor is never stored.
+    With the quantized BitLinears behind it this is the RMSNorm +
+    activation-quantization + BitLinear fusion.
+  }];
 }
 
 def BitTTTLowerPackedBitLinear

@@ -14,12 +14,16 @@ void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
 }
 
 void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
-  // Decompose all but BitLinear first so the BitLinears inside SwiGLU/TTT
-  // are exposed, pack their weight arguments, lower packed BitLinears to
-  // SIMD kernels, then decompose the rest (BitLinears on unnamed latent
-  // weights, the activation quantizers the kernels emitted).
-  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({false}));
+  // Decompose the layers first so the BitLinears inside SwiGLU/TTT are
+  // exposed, pack their weight arguments, quantize each BitLinear input once
+  // (expose + CSE), fuse gate/up and norm/quantization, lower the packed
+  // BitLinears to SIMD kernels, then decompose everything that is left.
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({/*layersOnly=*/true}));
   pm.addNestedPass<func::FuncOp>(createBitTTTPackWeights());
+  pm.addNestedPass<func::FuncOp>(createBitTTTExposeActQuant());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createBitTTTFuseGateUp());
+  pm.addNestedPass<func::FuncOp>(createBitTTTFuseNormQuant());
   pm.addNestedPass<func::FuncOp>(createBitTTTLowerPackedBitLinear());
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
   pm.addPass(createCanonicalizerPass());

@@ -184,3 +184,54 @@ def test_packed_bitlinear_f32_activations(rows, cols):
     y, u = k(x, packed, np.array(gamma.item(), dtype=np.float32))
     np.testing.assert_array_equal(u, wq.numpy().astype(np.int8))
     np.testing.assert_allclose(y, ref(ops.bitlinear, x, w, act_bits=0), rtol=1e-5, atol=1e-5)
+
+
+def test_rms_norm_act_quant():
+    """Fused norm + quantizer: bit-identical to the unfused compiled pair,
+    and equal to the reference up to the row sum's summation order."""
+    x, g = f32(9, 200, scale=3.0), f32(200)
+    fused = compiled.Compiled(
+        "%q, %s = bitttt.rms_norm_act_quant %a0, %a1 : tensor<9x200xf32>, tensor<200xf32> -> tensor<9x200xi8>, tensor<9xf32>\n"
+        "return %q, %s : tensor<9x200xi8>, tensor<9xf32>",
+        [((9, 200), "f32"), ((200,), "f32")], [((9, 200), "i8"), ((9,), "f32")])
+    unfused = compiled.Compiled(
+        "%n = bitttt.rms_norm %a0, %a1 : tensor<9x200xf32>, tensor<200xf32>\n"
+        "%q, %s = bitttt.act_quant %n : tensor<9x200xf32> -> tensor<9x200xi8>, tensor<9xf32>\n"
+        "return %q, %s : tensor<9x200xi8>, tensor<9xf32>",
+        [((9, 200), "f32"), ((200,), "f32")], [((9, 200), "i8"), ((9,), "f32")])
+    q, s = fused(x, g)
+    uq, us = unfused(x, g)
+    np.testing.assert_array_equal(q, uq)
+    np.testing.assert_array_equal(s, us)
+    n = ops.rms_norm(torch.from_numpy(x), torch.from_numpy(g))
+    rq, rs = ops.act_quant(n)
+    np.testing.assert_allclose(s, rs.numpy()[:, 0], rtol=1e-6)
+    off = np.abs(q.astype(np.int32) - rq.numpy().astype(np.int32))
+    assert off.max() <= 1 and (off > 0).mean() <= 0.005
+
+
+@pytest.mark.parametrize("target,march", TARGETS)
+def test_gate_up_q_matches_reference(target, march):
+    from bitttt_ref.packing import pack_i2_b128, row_bytes
+
+    tokens, rows, cols = 3, 40, 200
+    x = f32(tokens, cols)
+    wg, wu = f32(rows, cols, scale=0.05), f32(rows, cols, scale=0.05)
+    qg, gg = ops.weight_quant(torch.from_numpy(wg))
+    qu, gu = ops.weight_quant(torch.from_numpy(wu))
+    xq, s = ops.act_quant(torch.from_numpy(x))
+    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    k = compiled.Compiled(
+        f"%gg = tensor.extract %a3[] : tensor<f32>\n%gu = tensor.extract %a5[] : tensor<f32>\n"
+        f"%h = bitttt.gate_up_q %a0, %a1, %a2 scale %gg, %a4 scale %gu : tensor<{tokens}x{cols}xi8>, tensor<{tokens}xf32>, {ptype}, {ptype} -> tensor<{tokens}x{rows}xf32>\n"
+        f"return %h : tensor<{tokens}x{rows}xf32>",
+        [((tokens, cols), "i8"), ((tokens,), "f32"), ((rows, row_bytes(cols)), "i8", ptype),
+         ((), "f32"), ((rows, row_bytes(cols)), "i8", ptype), ((), "f32")],
+        [((tokens, rows), "f32")], pipeline=f"bitttt-cpu-pipeline=target={target}", march=march)
+    (h,) = k(ops.to_int8(xq).numpy(), s.numpy()[:, 0],
+             pack_i2_b128(qg.numpy().astype(np.int8)).view(np.int8), np.float32(gg.item()),
+             pack_i2_b128(qu.numpy().astype(np.int8)).view(np.int8), np.float32(gu.item()))
+    xi = ops.to_int8(xq)
+    g = ops.bitlinear_int(xi, s, ops.to_int8(qg), gg)
+    u = ops.bitlinear_int(xi, s, ops.to_int8(qu), gu)
+    np.testing.assert_allclose(h, (ops.silu(g) * u).numpy(), rtol=1e-5, atol=1e-6)

@@ -160,3 +160,41 @@ func.func @ttt_seed(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8x
       : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
   return %y#0, %y#1, %y#2, %y#3 : tensor<4x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index
 }
+
+// -----
+
+// The fused norm + quantizer recomputes the normalized value in both of its
+// passes (row max, codes) instead of storing it.
+// CHECK-LABEL: func @rms_norm_act_quant
+// CHECK-NOT: bitttt.
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: math.sqrt
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK: linalg.generic
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: math.sqrt
+// CHECK: math.roundeven
+// CHECK: arith.fptosi {{.*}} to i8
+func.func @rms_norm_act_quant(%x: tensor<4x64xf32>, %g: tensor<64xf32>) -> (tensor<4x64xi8>, tensor<4xf32>) {
+  %q, %s = bitttt.rms_norm_act_quant %x, %g : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xi8>, tensor<4xf32>
+  return %q, %s : tensor<4x64xi8>, tensor<4xf32>
+}
+
+// -----
+
+// layers-only keeps BitLinear and norms for packing and fusion.
+// RUN: bitttt-opt %s --bitttt-decompose=layers-only --split-input-file | FileCheck %s --check-prefix=LAYERS
+// LAYERS-LABEL: func @swiglu_layers_only
+// LAYERS: bitttt.rms_norm
+// LAYERS: bitttt.bitlinear
+// LAYERS: bitttt.bitlinear
+// LAYERS: bitttt.silu_mul
+// LAYERS: bitttt.bitlinear
+func.func @swiglu_layers_only(%x: tensor<4x32xf32>, %n: tensor<32xf32>, %g: tensor<64x32xf32>,
+                              %u: tensor<64x32xf32>, %d: tensor<32x64xf32>) -> tensor<4x32xf32> {
+  %h = bitttt.rms_norm %x, %n : tensor<4x32xf32>, tensor<32xf32>
+  %y = bitttt.swiglu %h, %g, %u, %d : tensor<4x32xf32>, tensor<64x32xf32>, tensor<32x64xf32>
+  return %y : tensor<4x32xf32>
+}

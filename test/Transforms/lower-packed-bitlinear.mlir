@@ -10,13 +10,14 @@
 // CHECK: tensor.extract_slice %[[Y]][0, %[[R]]] [5, 1] [1, 1]
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}}
 // CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}}
+// Four activation vectors, then the block's 32 code bytes, unpacked by shifts.
+// CHECK-COUNT-4: vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<5x300xi8>, vector<32xi8>
 // CHECK: vector.transfer_read %[[BYTES]]{{.*}} {in_bounds = [true]} : tensor<48x96xi8>, vector<32xi8>
 // CHECK-COUNT-3: arith.shrui
 // CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]
 // CHECK: scf.yield
-// The tail block reads activations with bounds checks.
-// CHECK: vector.transfer_read {{.*}} : tensor<5x300xi8>, vector<32xi8>
-// CHECK-NOT: in_bounds
+// The tail block reads activations with bounds checks (no in_bounds).
+// CHECK: vector.transfer_read {{[^{]*}}: tensor<5x300xi8>, vector<32xi8>
 // CHECK: bitttt.dot_2bit_i8
 // CHECK: vector.reduction <add>
 // CHECK: arith.subi
@@ -42,6 +43,39 @@ func.func @int8(%x: tensor<5x300xf32>, %p: !bitttt.packed_ternary<48x300>, %g: f
 func.func @f32_activations(%x: tensor<4x130xf32>, %p: !bitttt.packed_ternary<8x130>, %g: f32) -> tensor<4x8xf32> {
   %y = bitttt.bitlinear %x, %p scale %g {act_bits = 0} : tensor<4x130xf32>, !bitttt.packed_ternary<8x130> -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// Pre-quantized activations: no activation quantizer of its own.
+// CHECK-LABEL: func @bitlinear_q
+// CHECK-NOT: bitttt.act_quant
+// CHECK: scf.forall
+// CHECK: bitttt.dot_2bit_i8
+func.func @bitlinear_q(%xq: tensor<2x128xi8>, %s: tensor<2xf32>, %p: !bitttt.packed_ternary<16x128>, %g: f32) -> tensor<2x16xf32> {
+  %y = bitttt.bitlinear_q %xq, %s, %p scale %g : tensor<2x128xi8>, tensor<2xf32>, !bitttt.packed_ternary<16x128> -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
+
+// -----
+
+// Gate and up share each activation load; silu(g)·u is applied in the loop.
+// CHECK-LABEL: func @gate_up_q
+// CHECK-SAME: %[[G:[a-z0-9]+]]: tensor<16x32xi8>
+// CHECK-SAME: %[[U:[a-z0-9]+]]: tensor<16x32xi8>
+// CHECK: scf.forall
+// CHECK: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>)
+// CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<2x128xi8>, vector<32xi8>
+// CHECK: vector.transfer_read %[[G]]
+// CHECK: bitttt.dot_2bit_i8
+// CHECK: vector.transfer_read %[[U]]
+// CHECK: bitttt.dot_2bit_i8
+// CHECK: math.exp
+// CHECK: tensor.insert
+func.func @gate_up_q(%xq: tensor<2x128xi8>, %s: tensor<2xf32>, %pg: !bitttt.packed_ternary<16x128>, %gg: f32,
+                     %pu: !bitttt.packed_ternary<16x128>, %gu: f32) -> tensor<2x16xf32> {
+  %h = bitttt.gate_up_q %xq, %s, %pg scale %gg, %pu scale %gu : tensor<2x128xi8>, tensor<2xf32>, !bitttt.packed_ternary<16x128>, !bitttt.packed_ternary<16x128> -> tensor<2x16xf32>
+  return %h : tensor<2x16xf32>
 }
 
 // -----

@@ -170,3 +170,22 @@ func.func @zero_lr(%x: tensor<1x32xf32>, %down: tensor<8x32xf32>, %up: tensor<32
       : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
   return %y#0 : tensor<1x32xf32>
 }
+
+// CHECK-LABEL: func @fused_ops
+// CHECK: bitttt.silu_mul %{{.*}}, %{{.*}} : tensor<4x64xf32>
+// CHECK: bitttt.rms_norm_act_quant %{{.*}}, %{{.*}} : tensor<4x128xf32>, tensor<128xf32> -> tensor<4x128xi8>, tensor<4xf32>
+// CHECK: bitttt.bitlinear_q %{{.*}}, %{{.*}}, %{{.*}} scale %{{.*}} : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+// CHECK: bitttt.gate_up_q %{{.*}}, %{{.*}}, %{{.*}} scale %{{.*}}, %{{.*}} scale %{{.*}} : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+// GENERIC: "bitttt.silu_mul"
+// GENERIC: "bitttt.rms_norm_act_quant"(%{{.*}}, %{{.*}}) <{eps = 9.99999974E-6 : f32}>
+// GENERIC: "bitttt.bitlinear_q"
+// GENERIC: "bitttt.gate_up_q"
+func.func @fused_ops(%g: tensor<4x64xf32>, %u: tensor<4x64xf32>, %x: tensor<4x128xf32>, %w: tensor<128xf32>,
+                     %p: !bitttt.packed_ternary<64x128>, %s: f32)
+    -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>) {
+  %h = bitttt.silu_mul %g, %u : tensor<4x64xf32>
+  %xq, %xs = bitttt.rms_norm_act_quant %x, %w : tensor<4x128xf32>, tensor<128xf32> -> tensor<4x128xi8>, tensor<4xf32>
+  %y = bitttt.bitlinear_q %xq, %xs, %p scale %s : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+  %z = bitttt.gate_up_q %xq, %xs, %p scale %s, %p scale %s : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+  return %h, %y, %z : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>
+}

@@ -732,3 +732,86 @@ func.func @dot_width(%acc: vector<8xi32>, %q: vector<16xi8>) -> vector<8xi32> {
 
 // expected-error @+1 {{attribute 'bitttt.io' must be one of ids, logits, targets, loss; got 'logit'}}
 func.func private @bad_io_name() -> (tensor<4xf32> {bitttt.io = "logit"})
+
+// -----
+
+// == fused ops ==
+
+func.func @silu_mul_types(%g: tensor<4x64xf32>, %u: tensor<4x32xf32>) {
+  // expected-error @+1 {{failed to verify that all of {gate, up, result} have same type}}
+  %h = "bitttt.silu_mul"(%g, %u) : (tensor<4x64xf32>, tensor<4x32xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_q_scales(%xq: tensor<4x128xi8>, %s: tensor<3xf32>, %p: !bitttt.packed_ternary<64x128>, %g: f32) {
+  // expected-error @+1 {{operand 'scales' must have shape [4] (one scale per row of 'codes'), got [3]}}
+  %y = bitttt.bitlinear_q %xq, %s, %p scale %g : tensor<4x128xi8>, tensor<3xf32>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_q_codes(%xq: tensor<4x64xi8>, %s: tensor<4xf32>, %p: !bitttt.packed_ternary<64x128>, %g: f32) {
+  // expected-error @+1 {{operand 'codes' must have shape [4, 128] ([T, in] with 'in' from operand 'weight'), got [4, 64]}}
+  %y = bitttt.bitlinear_q %xq, %s, %p scale %g : tensor<4x64xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_q_result(%xq: tensor<4x128xi8>, %s: tensor<4xf32>, %p: !bitttt.packed_ternary<64x128>, %g: f32) {
+  // expected-error @+1 {{result must have shape [4, 64] ([T, out]: rows of 'codes', out of 'weight'), got [4, 32]}}
+  %y = bitttt.bitlinear_q %xq, %s, %p scale %g : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @gate_up_q_types(%xq: tensor<4x128xi8>, %s: tensor<4xf32>, %pg: !bitttt.packed_ternary<64x128>,
+                           %pu: !bitttt.packed_ternary<32x128>, %g: f32) {
+  // expected-error @+1 {{operands 'gate_weight' and 'up_weight' must have the same type, got '!bitttt.packed_ternary<64x128>' and '!bitttt.packed_ternary<32x128>'}}
+  %h = bitttt.gate_up_q %xq, %s, %pg scale %g, %pu scale %g : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128>, !bitttt.packed_ternary<32x128> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @gate_up_q_result(%xq: tensor<4x128xi8>, %s: tensor<4xf32>, %p: !bitttt.packed_ternary<64x128>, %g: f32) {
+  // expected-error @+1 {{result must have shape [4, 64] ([T, out]: rows of 'codes', out of 'gate_weight'), got [4, 128]}}
+  %h = bitttt.gate_up_q %xq, %s, %p scale %g, %p scale %g : tensor<4x128xi8>, tensor<4xf32>, !bitttt.packed_ternary<64x128>, !bitttt.packed_ternary<64x128> -> tensor<4x128xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quant_eps(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{attribute 'eps' must be positive and finite, got 0}}
+  %q, %s = bitttt.rms_norm_act_quant %x, %w {eps = 0.0 : f32} : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xi8>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quant_weight(%x: tensor<4x64xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{operand 'weight' must have shape [64] (the columns of operand 'input'), got [32]}}
+  %q, %s = bitttt.rms_norm_act_quant %x, %w : tensor<4x64xf32>, tensor<32xf32> -> tensor<4x64xi8>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quant_codes(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{result 'codes' must have shape [4, 64] (the shape of operand 'input'), got [4, 32]}}
+  %q, %s = bitttt.rms_norm_act_quant %x, %w : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x32xi8>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @norm_quant_scales(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{result 'scales' must have shape [4] (one scale per row of 'input'), got [64]}}
+  %q, %s = bitttt.rms_norm_act_quant %x, %w : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xi8>, tensor<64xf32>
+  return
+}

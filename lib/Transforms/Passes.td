@@ -90,6 +90,26 @@ def BitTTTLowerPackedBitLinear
   ];
 }
 
+def BitTTTVectorizeElementwise
+    : Pass<"bitttt-vectorize-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Tile and vectorize elementwise linalg generics for x86";
+  let description = [{
+    Every all-parallel `linalg.generic` on static tensors whose innermost
+    dimension is a multiple of the target's f32 lane count (8 for
+    x86-64-v3, 16 for x86-64-v4) is tiled to `[1, …, 1, lanes]` with
+    `scf.for` and each tile turned into vector ops (`linalg::vectorize`).
+    Reductions, gathers and ragged shapes stay for the loop lowering.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
+           "x86-64-v3 (8 f32 lanes) or x86-64-v4 (16 f32 lanes)">
+  ];
+  let dependentDialects = [
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
   let summary = "Lower bitttt.dot_2bit_i8 to x86 int8 dot-product intrinsics";
   let description = [{

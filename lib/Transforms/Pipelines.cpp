@@ -32,6 +32,8 @@ void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
 
 void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
                                             const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(
+      createBitTTTVectorizeElementwise({options.target}));
   // Upstream lowering known to work with LLVM 22 (../shared/MLIR22.md).
   constexpr const char *kLowering =
       "func.func(convert-elementwise-to-linalg),"
@@ -46,6 +48,7 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
       "func.func(scf-forall-to-parallel),convert-scf-to-openmp,canonicalize";
   constexpr const char *kSequential = "func.func(scf-forall-to-for)";
   constexpr const char *kToLLVM =
+      "func.func(convert-vector-to-scf{full-unroll=true}),"
       "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
       "convert-vector-to-llvm,convert-openmp-to-llvm,convert-to-llvm,"
       "reconcile-unrealized-casts";

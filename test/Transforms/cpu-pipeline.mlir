@@ -9,8 +9,9 @@
 // RUN: bitttt-opt %s --bitttt-cpu-pipeline | FileCheck %s --check-prefix=OMP
 // RUN: bitttt-opt %s --bitttt-cpu-pipeline=openmp=false | FileCheck %s --check-prefix=SEQ
 // LLVMIR: define {{.*}} @block(
-// LLVMIR: call float @llvm.sqrt.f32
-// LLVMIR: call float @llvm.roundeven.f32
+// Elementwise work is vectorized to the target's 8 f32 lanes (x86-64-v3).
+// LLVMIR-DAG: call <8 x float> @llvm.sqrt.v8f32
+// LLVMIR-DAG: call <8 x float> @llvm.roundeven.v8f32
 // Packed BitLinear rows run on the OpenMP pool unless openmp=false.
 // OMP: omp.parallel
 // OMP: omp.wsloop

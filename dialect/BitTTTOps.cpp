@@ -44,8 +44,8 @@ LogicalResult expectShape(Operation *op, StringRef what, Type type,
   if (ok)
     return success();
   return op->emitOpError() << what << " must have shape "
-                           << shapeString(expected) << " (" << why
-                           << "), got " << shapeString(actual);
+                           << shapeString(expected) << " (" << why << "), got "
+                           << shapeString(actual);
 }
 
 /// Attribute values in messages read as written: 0.1, -0.5, inf.
@@ -102,8 +102,9 @@ LogicalResult verifyPositive(Operation *op, StringRef name, IntegerAttr attr) {
 LogicalResult verifyPositive(Operation *op, StringRef name, FloatAttr attr) {
   double v = attr.getValueAsDouble();
   if (!(v > 0.0) || !std::isfinite(v))
-    return op->emitOpError() << "attribute '" << name
-                             << "' must be positive and finite, got " << formatFloat(v);
+    return op->emitOpError()
+           << "attribute '" << name << "' must be positive and finite, got "
+           << formatFloat(v);
   return success();
 }
 
@@ -111,9 +112,9 @@ LogicalResult verifyPositive(Operation *op, StringRef name, FloatAttr attr) {
 LogicalResult verifyNonNegative(Operation *op, StringRef name, FloatAttr attr) {
   double v = attr.getValueAsDouble();
   if (!(v >= 0.0) || !std::isfinite(v))
-    return op->emitOpError() << "attribute '" << name
-                             << "' must be >= 0 and finite, got "
-                             << formatFloat(v);
+    return op->emitOpError()
+           << "attribute '" << name << "' must be >= 0 and finite, got "
+           << formatFloat(v);
   return success();
 }
 
@@ -207,8 +208,8 @@ LogicalResult LayerNormOp::verify() {
   if (in.empty())
     return emitOpError("operand 'input' must have rank >= 1");
   if (w.empty() || w.size() > in.size())
-    return emitOpError() << "operand 'weight' must have rank 1.."
-                         << in.size() << " (trailing dimensions of 'input'), "
+    return emitOpError() << "operand 'weight' must have rank 1.." << in.size()
+                         << " (trailing dimensions of 'input'), "
                          << "got rank " << w.size();
   return expectShape(*this, "operand 'weight'", getWeight().getType(),
                      in.take_back(w.size()),
@@ -283,10 +284,14 @@ LogicalResult TTTLinearOp::verify() {
       {"operand 'q_proj'", getQProj(), {d, d}, "[D, D]"},
       {"operand 'lr_weight'", getLrWeight(), {h, d}, "[num_heads, D]"},
       {"operand 'lr_bias'", getLrBias(), {h}, "[num_heads]"},
-      {"operand 'ttt_norm_weight'", getTttNormWeight(), {h, f},
+      {"operand 'ttt_norm_weight'",
+       getTttNormWeight(),
+       {h, f},
        "[num_heads, D/num_heads]"},
       {"operand 'post_norm_weight'", getPostNormWeight(), {d}, "[D]"},
-      {"operand 'w'", getW(), {h, f, f},
+      {"operand 'w'",
+       getW(),
+       {h, f, f},
        "[num_heads, D/num_heads, D/num_heads]"},
       {"operand 'c'", getC(), {h, f}, "[num_heads, D/num_heads]"},
   };
@@ -354,8 +359,9 @@ LogicalResult CrossEntropyOp::verify() {
 LogicalResult AdamWOp::verify() {
   if (failed(verifyNoUnknownAttributes(*this)))
     return failure();
-  for (auto [name, attr] : {std::pair<StringRef, FloatAttr>{"beta1", getBeta1Attr()},
-                            {"beta2", getBeta2Attr()}}) {
+  for (auto [name, attr] :
+       {std::pair<StringRef, FloatAttr>{"beta1", getBeta1Attr()},
+        {"beta2", getBeta2Attr()}}) {
     double b = attr.getValueAsDouble();
     if (!(b >= 0.0 && b < 1.0))
       return emitOpError() << "attribute '" << name
@@ -374,25 +380,22 @@ namespace {
 /// Shapes shared by the ops on pre-quantized activations: codes [T, K],
 /// scales [T], a packed [N, K] weight, result [T, N].
 LogicalResult verifyQuantizedInput(Operation *op, Value codes, Value scales,
-                                   PackedTernaryType weight, StringRef weightName,
-                                   Value result) {
+                                   PackedTernaryType weight,
+                                   StringRef weightName, Value result) {
   if (failed(expectShape(op, "operand 'scales'", scales.getType(),
                          {dim(codes, 0)}, "one scale per row of 'codes'")) ||
-      failed(expectShape(op, "operand 'codes'", codes.getType(),
-                         {dim(codes, 0), weight.getCols()},
-                         ("[T, in] with 'in' from operand '" + weightName + "'")
-                             .str())))
+      failed(expectShape(
+          op, "operand 'codes'", codes.getType(),
+          {dim(codes, 0), weight.getCols()},
+          ("[T, in] with 'in' from operand '" + weightName + "'").str())))
     return failure();
-  return expectShape(op, "result", result.getType(),
-                     {dim(codes, 0), weight.getRows()},
-                     ("[T, out]: rows of 'codes', out of '" + weightName + "'")
-                         .str());
+  return expectShape(
+      op, "result", result.getType(), {dim(codes, 0), weight.getRows()},
+      ("[T, out]: rows of 'codes', out of '" + weightName + "'").str());
 }
 } // namespace
 
-LogicalResult SiluMulOp::verify() {
-  return verifyNoUnknownAttributes(*this);
-}
+LogicalResult SiluMulOp::verify() { return verifyNoUnknownAttributes(*this); }
 
 LogicalResult BitLinearQOp::verify() {
   if (failed(verifyNoUnknownAttributes(*this)))

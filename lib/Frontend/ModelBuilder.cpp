@@ -124,8 +124,7 @@ Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
         w("ttt.o_proj.weight"), w("ttt.lr_proj.weight"), w("ttt.lr_proj.bias"),
         w("ttt.ttt_norm.weight"), w("ttt.ttt_norm.bias"),
         w("ttt.post_norm.weight"), w("ttt.post_norm.bias"), state[0], state[1],
-        state[2], state[3], pos,
-        builder.getI64IntegerAttr(config.numHeads),
+        state[2], state[3], pos, builder.getI64IntegerAttr(config.numHeads),
         builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
         builder.getI64IntegerAttr(config.actBits));
@@ -137,8 +136,7 @@ Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
     auto op = ops::TTTSeedOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
         index, normed, w("ttt.down.weight"), w("ttt.up.weight"), state[0],
-        state[1], pos,
-        builder.getI64IntegerAttr(config.miniBatch),
+        state[1], pos, builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();

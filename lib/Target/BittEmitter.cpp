@@ -39,7 +39,8 @@ Expected<std::string> dtypeOf(mlir::Type element, llvm::StringRef name) {
     return std::string("I64");
   if (element.isInteger(8)) // packed ternary codes are raw bytes
     return std::string(name.ends_with(kCodesSuffix) ? "U8" : "I8");
-  return makeError("value '" + name + "' has an element type the .bitt ABI "
+  return makeError("value '" + name +
+                   "' has an element type the .bitt ABI "
                    "cannot describe");
 }
 
@@ -198,22 +199,24 @@ Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
       if (!packed.count(latent)) {
         const TensorView *w = contents.checkpoint->lookup(latent);
         if (!w || w->dtype != DType::F32 || w->shape.size() != 2)
-          return makeError(contents.checkpoint->path() + ": tensor '" +
-                           latent + "' is not the F32 matrix to pack");
+          return makeError(contents.checkpoint->path() + ": tensor '" + latent +
+                           "' is not the F32 matrix to pack");
         packed[latent] = pack(*w);
         const PackedWeight &p = packed[latent];
-        packedIndex[latent] = llvm::json::Object{
-            {"codes", latent + kCodesSuffix.str()},
-            {"scale", latent + kScaleSuffix.str()},
-            {"rows", p.rows},
-            {"cols", p.cols},
-            {"layout", "i2_b128"}};
+        packedIndex[latent] =
+            llvm::json::Object{{"codes", latent + kCodesSuffix.str()},
+                               {"scale", latent + kScaleSuffix.str()},
+                               {"rows", p.rows},
+                               {"cols", p.cols},
+                               {"layout", "i2_b128"}};
       }
       const PackedWeight &p = packed[latent];
       if (isCodes)
-        tensors.push_back({v.name, "U8",
+        tensors.push_back({v.name,
+                           "U8",
                            {p.rows, int64_t(p.codes.size()) / p.rows},
-                           p.codes.data(), p.codes.size()});
+                           p.codes.data(),
+                           p.codes.size()});
       else
         tensors.push_back({v.name, "F32", {}, &p.scale, sizeof(float)});
       added[v.name] = true;
@@ -230,9 +233,10 @@ Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
   }
   for (const auto &[target, bytes] : contents.artifacts) {
     std::string name = "__artifact__." + target;
-    tensors.push_back({name, "U8", {int64_t(bytes.size())}, bytes.data(),
-                       bytes.size()});
-    artifacts[target] = llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
+    tensors.push_back(
+        {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
+    artifacts[target] =
+        llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
   }
 
   auto config = llvm::json::parse(contents.configJson);

@@ -167,14 +167,25 @@ Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
     return makeError("cannot create a temporary file: " + ec.message());
   // Parallel loops call the OpenMP runtime (libomp, from Debian's
   // libomp-22-dev); the artifact finds it through its run path.
-  llvm::SmallVector<llvm::StringRef> args = {
-      *lld, "-shared", "--no-undefined-version", "-O2", "--as-needed",
-      "-o", so.path, obj.path, "-L/usr/lib/llvm-22/lib", "-lomp",
-      "-rpath", "/usr/lib/llvm-22/lib", "-lm", "-lc",
-      "-L/usr/lib/x86_64-linux-gnu", "-L/lib/x86_64-linux-gnu"};
+  llvm::SmallVector<llvm::StringRef> args = {*lld,
+                                             "-shared",
+                                             "--no-undefined-version",
+                                             "-O2",
+                                             "--as-needed",
+                                             "-o",
+                                             so.path,
+                                             obj.path,
+                                             "-L/usr/lib/llvm-22/lib",
+                                             "-lomp",
+                                             "-rpath",
+                                             "/usr/lib/llvm-22/lib",
+                                             "-lm",
+                                             "-lc",
+                                             "-L/usr/lib/x86_64-linux-gnu",
+                                             "-L/lib/x86_64-linux-gnu"};
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*lld, args, std::nullopt, {}, 0, 0,
-                                     &message);
+  int rc =
+      llvm::sys::ExecuteAndWait(*lld, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)
     return makeError("linking the " + llvm::Twine(target.name) +
                      " shared object with " + *lld + " failed" +

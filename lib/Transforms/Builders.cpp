@@ -25,8 +25,7 @@ Value TensorBuilder::filled(ArrayRef<OpFoldResult> sizes, Type elementType,
 
 Value TensorBuilder::filledInt(ArrayRef<OpFoldResult> sizes, Type elementType,
                                int64_t value) {
-  Value v =
-      arith::ConstantOp::create(b, b.getIntegerAttr(elementType, value));
+  Value v = arith::ConstantOp::create(b, b.getIntegerAttr(elementType, value));
   return linalg::FillOp::create(b, ValueRange{v},
                                 ValueRange{empty(sizes, elementType)})
       .getResult(0);

@@ -38,11 +38,11 @@ Value rowSum(TensorBuilder &tb, Value x,
              function_ref<Value(ImplicitLocOpBuilder &, Value)> term) {
   SmallVector<OpFoldResult> s = tb.sizes(x);
   Type f32 = tb.builder().getF32Type();
-  return tb.generic(
-      x, tb.filled({s[0]}, f32, 0.0), {tb.identity(2), tb.dims(2, {0})},
-      {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
-        return arith::AddFOp::create(b, a[1], term(b, a[0]));
-      });
+  return tb.generic(x, tb.filled({s[0]}, f32, 0.0),
+                    {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
+                    [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
+                      return arith::AddFOp::create(b, a[1], term(b, a[0]));
+                    });
 }
 
 //===----------------------------------------------------------------------===//
@@ -54,27 +54,27 @@ std::pair<Value, Value> buildActQuant(TensorBuilder &tb, Value x) {
   ImplicitLocOpBuilder &b = tb.builder();
   SmallVector<OpFoldResult> s = tb.sizes(x);
   Type f32 = b.getF32Type();
-  Value amax = tb.generic(
-      x, tb.filled({s[0]}, f32, 0.0), {tb.identity(2), tb.dims(2, {0})},
-      {kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::MaximumFOp::create(ib, a[1],
-                                         math::AbsFOp::create(ib, a[0]));
-      });
+  Value amax = tb.generic(x, tb.filled({s[0]}, f32, 0.0),
+                          {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
+                          [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                            return arith::MaximumFOp::create(
+                                ib, a[1], math::AbsFOp::create(ib, a[0]));
+                          });
   Value scale = tb.map(amax, {s[0]}, f32, {tb.identity(1)},
                        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                          Value floor = tb.f32(kActEps);
                          Value m = arith::MaximumFOp::create(ib, a[0], floor);
                          return arith::DivFOp::create(ib, tb.f32(127.0), m);
                        });
-  Value codes = tb.map(
-      {x, scale}, s, b.getI8Type(), {tb.identity(2), tb.dims(2, {0})},
-      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value v = arith::MulFOp::create(ib, a[0], a[1]);
-        v = math::RoundEvenOp::create(ib, v);
-        v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
-        v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
-        return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
-      });
+  Value codes =
+      tb.map({x, scale}, s, b.getI8Type(), {tb.identity(2), tb.dims(2, {0})},
+             [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+               Value v = arith::MulFOp::create(ib, a[0], a[1]);
+               v = math::RoundEvenOp::create(ib, v);
+               v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
+               v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
+               return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
+             });
   return {codes, scale};
 }
 
@@ -134,9 +134,9 @@ struct WeightQuantPattern : OpRewritePattern<WeightQuantOp> {
 
 /// y[t,o] = Σ_k x[t,k]·w[o,k] as one (parallel, parallel, reduction)
 /// generic; `mul` forms one product term, `acc` its accumulator type.
-Value contractRows(TensorBuilder &tb, Value x, Value w, Type accType,
-                   function_ref<Value(ImplicitLocOpBuilder &, Value, Value)>
-                       term) {
+Value contractRows(
+    TensorBuilder &tb, Value x, Value w, Type accType,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> term) {
   SmallVector<OpFoldResult> xs = tb.sizes(x), ws = tb.sizes(w);
   Value init = isa<FloatType>(accType)
                    ? tb.filled({xs[0], ws[0]}, accType, 0.0)
@@ -177,8 +177,7 @@ Value buildBitLinear(TensorBuilder &tb, Value x, Value w, int64_t actBits) {
                              Value ci = arith::ExtSIOp::create(ib, i32, c);
                              return arith::MulIOp::create(ib, ai, ci);
                            });
-  return tb.map({dot, s}, tb.sizes(dot), f32,
-                {tb.identity(2), tb.dims(2, {0})},
+  return tb.map({dot, s}, tb.sizes(dot), f32, {tb.identity(2), tb.dims(2, {0})},
                 [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                   Value d = arith::SIToFPOp::create(ib, f32, a[0]);
                   Value y = arith::MulFOp::create(ib, d, gamma);
@@ -212,10 +211,10 @@ struct SwiGLUPattern : OpRewritePattern<SwiGLUOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     TensorBuilder tb(b);
     IntegerAttr bits = op.getActBitsAttr();
-    auto hiddenType = RankedTensorType::get(
-        {op.getInput().getType().getDimSize(0),
-         op.getGateWeight().getType().getDimSize(0)},
-        b.getF32Type());
+    auto hiddenType =
+        RankedTensorType::get({op.getInput().getType().getDimSize(0),
+                               op.getGateWeight().getType().getDimSize(0)},
+                              b.getF32Type());
     Value g = BitLinearOp::create(b, hiddenType, op.getInput(),
                                   op.getGateWeight(), Value(), bits);
     Value u = BitLinearOp::create(b, hiddenType, op.getInput(),
@@ -254,8 +253,8 @@ struct SiluMulPattern : OpRewritePattern<SiluMulOp> {
 //===----------------------------------------------------------------------===//
 
 /// x / sqrt(mean(x²) + eps) · g for one element, given the row's Σx².
-Value normalizedElement(ImplicitLocOpBuilder &b, Value x, Value sumSq,
-                        Value g, Value d, Value eps) {
+Value normalizedElement(ImplicitLocOpBuilder &b, Value x, Value sumSq, Value g,
+                        Value d, Value eps) {
   Value ms = arith::DivFOp::create(b, sumSq, d);
   Value den = math::SqrtOp::create(b, arith::AddFOp::create(b, ms, eps));
   return arith::MulFOp::create(b, arith::DivFOp::create(b, x, den), g);
@@ -313,22 +312,22 @@ struct RMSNormActQuantPattern : OpRewritePattern<RMSNormActQuantOp> {
           return arith::MaximumFOp::create(ib, a[3],
                                            math::AbsFOp::create(ib, n));
         });
-    Value scale = tb.map(amax, {s[0]}, f32, {tb.identity(1)},
-                         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                           Value m = arith::MaximumFOp::create(
-                               ib, a[0], tb.f32(kActEps));
-                           return arith::DivFOp::create(ib, tb.f32(127.0), m);
-                         });
-    Value codes = tb.map(
-        {x, ss, g, scale}, s, b.getI8Type(), {id, row, col, row},
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
-          Value v = math::RoundEvenOp::create(
-              ib, arith::MulFOp::create(ib, n, a[3]));
-          v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
-          v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
-          return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
-        });
+    Value scale =
+        tb.map(amax, {s[0]}, f32, {tb.identity(1)},
+               [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                 Value m = arith::MaximumFOp::create(ib, a[0], tb.f32(kActEps));
+                 return arith::DivFOp::create(ib, tb.f32(127.0), m);
+               });
+    Value codes =
+        tb.map({x, ss, g, scale}, s, b.getI8Type(), {id, row, col, row},
+               [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                 Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
+                 Value v = math::RoundEvenOp::create(
+                     ib, arith::MulFOp::create(ib, n, a[3]));
+                 v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
+                 v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
+                 return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
+               });
     rewriter.replaceOp(op, {codes, scale});
     return success();
   }
@@ -361,34 +360,33 @@ struct LayerNormPattern : OpRewritePattern<LayerNormOp> {
     SmallVector<utils::IteratorType> reduceIters(rank, kPar);
     reduceIters.back() = kRed;
     // μ = mean(x), var = mean((x-μ)²): two passes, as the reference.
-    Value sum = tb.generic(x, tb.filled(rowSizes, f32, 0.0), {id, row},
-                           reduceIters,
-                           [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                             return Value(arith::AddFOp::create(ib, a[1], a[0]));
-                           });
+    Value sum =
+        tb.generic(x, tb.filled(rowSizes, f32, 0.0), {id, row}, reduceIters,
+                   [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                     return Value(arith::AddFOp::create(ib, a[1], a[0]));
+                   });
     Value mu = tb.map(sum, rowSizes, f32, {tb.identity(rank - 1)},
                       [&](ImplicitLocOpBuilder &ib, ValueRange a) {
                         return Value(arith::DivFOp::create(ib, a[0], n));
                       });
-    Value sq = tb.generic({x, mu}, tb.filled(rowSizes, f32, 0.0),
-                          {id, row, row}, reduceIters,
-                          [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                            Value c = arith::SubFOp::create(ib, a[0], a[1]);
-                            Value c2 = arith::MulFOp::create(ib, c, c);
-                            return Value(arith::AddFOp::create(ib, a[2], c2));
-                          });
-    Value y = tb.map(
-        {x, mu, sq, op.getWeight(), op.getBias()}, sizes, f32,
-        {id, row, row, wmap, wmap},
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value c = arith::SubFOp::create(ib, a[0], a[1]);
-          Value var = arith::DivFOp::create(ib, a[2], n);
-          Value den =
-              math::SqrtOp::create(ib, arith::AddFOp::create(ib, var, eps));
-          Value v = arith::DivFOp::create(ib, c, den);
-          v = arith::MulFOp::create(ib, v, a[3]);
-          return arith::AddFOp::create(ib, v, a[4]);
-        });
+    Value sq =
+        tb.generic({x, mu}, tb.filled(rowSizes, f32, 0.0), {id, row, row},
+                   reduceIters, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                     Value c = arith::SubFOp::create(ib, a[0], a[1]);
+                     Value c2 = arith::MulFOp::create(ib, c, c);
+                     return Value(arith::AddFOp::create(ib, a[2], c2));
+                   });
+    Value y = tb.map({x, mu, sq, op.getWeight(), op.getBias()}, sizes, f32,
+                     {id, row, row, wmap, wmap},
+                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                       Value c = arith::SubFOp::create(ib, a[0], a[1]);
+                       Value var = arith::DivFOp::create(ib, a[2], n);
+                       Value den = math::SqrtOp::create(
+                           ib, arith::AddFOp::create(ib, var, eps));
+                       Value v = arith::DivFOp::create(ib, c, den);
+                       v = arith::MulFOp::create(ib, v, a[3]);
+                       return arith::AddFOp::create(ib, v, a[4]);
+                     });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -407,14 +405,13 @@ struct EmbeddingPattern : OpRewritePattern<EmbeddingOp> {
     Value table = op.getTable();
     SmallVector<OpFoldResult> sizes = {tb.sizes(op.getIds())[0],
                                        tb.sizes(table)[1]};
-    Value y = tb.map(op.getIds(), sizes, b.getF32Type(), {tb.dims(2, {0})},
-                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                       Value row = arith::IndexCastOp::create(
-                           ib, ib.getIndexType(), a[0]);
-                       Value col = linalg::IndexOp::create(ib, 1);
-                       return tensor::ExtractOp::create(ib, table,
-                                                        ValueRange{row, col});
-                     });
+    Value y = tb.map(
+        op.getIds(), sizes, b.getF32Type(), {tb.dims(2, {0})},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+          Value row = arith::IndexCastOp::create(ib, ib.getIndexType(), a[0]);
+          Value col = linalg::IndexOp::create(ib, 1);
+          return tensor::ExtractOp::create(ib, table, ValueRange{row, col});
+        });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -438,8 +435,7 @@ struct LMHeadPattern : OpRewritePattern<LMHeadOp> {
   }
 };
 
-struct DecomposePass
-    : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
+struct DecomposePass : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
   using BitTTTDecomposeBase::BitTTTDecomposeBase;
 
   void runOnOperation() override {

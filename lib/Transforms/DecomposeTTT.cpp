@@ -99,12 +99,11 @@ Value headSum(TensorBuilder &tb, ValueRange ins, int64_t heads,
   Type f32 = tb.builder().getF32Type();
   SmallVector<AffineMap> maps(ins.size(), tb.identity(2));
   maps.push_back(tb.dims(2, {0}));
-  return tb.generic(ins, tb.filled({tb.builder().getIndexAttr(heads)}, f32, 0.0),
-                    maps, {kPar, kRed},
-                    [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
-                      return arith::AddFOp::create(b, a.back(),
-                                                   term(b, a.drop_back()));
-                    });
+  return tb.generic(
+      ins, tb.filled({tb.builder().getIndexAttr(heads)}, f32, 0.0), maps,
+      {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
+        return arith::AddFOp::create(b, a.back(), term(b, a.drop_back()));
+      });
 }
 
 struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
@@ -139,14 +138,15 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
     // η[t,h] = base_lr · sigmoid(x_t · lr_wₕ + lr_bₕ) / f.
     Value baseLrOverF =
         tb.f32(op.getBaseLrAttr().getValueAsDouble() / double(f));
-    Value logits = tb.generic(
-        {x, op.getLrWeight()},
-        tb.filled({tokens, b.getIndexAttr(heads)}, f32, 0.0),
-        {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
-        {kPar, kPar, kRed}, [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::AddFOp::create(ib, a[2],
-                                       arith::MulFOp::create(ib, a[0], a[1]));
-        });
+    Value logits =
+        tb.generic({x, op.getLrWeight()},
+                   tb.filled({tokens, b.getIndexAttr(heads)}, f32, 0.0),
+                   {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
+                   {kPar, kPar, kRed},
+                   [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                     return arith::AddFOp::create(
+                         ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                   });
     Value eta = tb.map(
         {logits, op.getLrBias()}, {tokens, b.getIndexAttr(heads)}, f32,
         {tb.identity(2), tb.dims(2, {1})},
@@ -160,7 +160,8 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
 
     Value gamma = op.getTttNormWeight(), beta = op.getTttNormBias();
     Value fF32 = tb.f32(double(f)), epsLn = tb.f32(kLnEps);
-    Value out0 = tb.empty({tokens, b.getIndexAttr(heads), b.getIndexAttr(f)}, f32);
+    Value out0 =
+        tb.empty({tokens, b.getIndexAttr(heads), b.getIndexAttr(f)}, f32);
     SmallVector<Value> init = {op.getW(),     op.getC(),   op.getGradW(),
                                op.getGradC(), op.getPos(), out0};
 
@@ -178,15 +179,15 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
 
           // Inner forward at the mini-batch start state and its LN stats.
           Value z = headMatVec(ltb, kt, w, c);
-          Value mean = headSum(ltb, z, heads,
-                               [](ImplicitLocOpBuilder &, ValueRange a) {
-                                 return a[0];
-                               });
-          Value mu = ltb.map(mean, {lb.getIndexAttr(heads)}, f32,
-                             {ltb.identity(1)},
-                             [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                               return Value(arith::DivFOp::create(ib, a[0], fF32));
-                             });
+          Value mean =
+              headSum(ltb, z, heads, [](ImplicitLocOpBuilder &, ValueRange a) {
+                return a[0];
+              });
+          Value mu =
+              ltb.map(mean, {lb.getIndexAttr(heads)}, f32, {ltb.identity(1)},
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                        return Value(arith::DivFOp::create(ib, a[0], fF32));
+                      });
           Value sumSq = ltb.generic(
               {z, mu}, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
               {id2, perHead, perHead}, {kPar, kRed},
@@ -195,19 +196,19 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                 return arith::AddFOp::create(ib, a[2],
                                              arith::MulFOp::create(ib, dz, dz));
               });
-          Value sigma = ltb.map(
-              sumSq, {lb.getIndexAttr(heads)}, f32, {ltb.identity(1)},
-              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value var = arith::DivFOp::create(ib, a[0], fF32);
-                return math::SqrtOp::create(
-                    ib, arith::AddFOp::create(ib, var, epsLn));
-              });
-          Value xhat = ltb.map(
-              {z, mu, sigma}, hf, f32, {id2, perHead, perHead},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::DivFOp::create(
-                    ib, arith::SubFOp::create(ib, a[0], a[1]), a[2]);
-              });
+          Value sigma =
+              ltb.map(sumSq, {lb.getIndexAttr(heads)}, f32, {ltb.identity(1)},
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        Value var = arith::DivFOp::create(ib, a[0], fF32);
+                        return math::SqrtOp::create(
+                            ib, arith::AddFOp::create(ib, var, epsLn));
+                      });
+          Value xhat =
+              ltb.map({z, mu, sigma}, hf, f32, {id2, perHead, perHead},
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        return arith::DivFOp::create(
+                            ib, arith::SubFOp::create(ib, a[0], a[1]), a[2]);
+                      });
           // g = (γ⊙x̂ + β − (v − k)) ⊙ γ
           Value g = ltb.map(
               {xhat, gamma, beta, vt, kt}, hf, f32, {id2, id2, id2, id2, id2},
@@ -218,12 +219,12 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                 return arith::MulFOp::create(
                     ib, arith::SubFOp::create(ib, y, target), a[1]);
               });
-          Value sumG = ltb.generic(
-              g, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
-              {id2, perHead}, {kPar, kRed},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::AddFOp::create(ib, a[1], a[0]);
-              });
+          Value sumG =
+              ltb.generic(g, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
+                          {id2, perHead}, {kPar, kRed},
+                          [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                            return arith::AddFOp::create(ib, a[1], a[0]);
+                          });
           Value sumGX = ltb.generic(
               {g, xhat}, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
               {id2, id2, perHead}, {kPar, kRed},
@@ -232,21 +233,21 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                     ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
               });
           // G = (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ)
-          Value grad = ltb.map(
-              {g, sumG, xhat, sumGX, sigma}, hf, f32,
-              {id2, perHead, id2, perHead, perHead},
-              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value n = arith::SubFOp::create(
-                    ib, arith::MulFOp::create(ib, fF32, a[0]), a[1]);
-                n = arith::SubFOp::create(ib, n,
-                                          arith::MulFOp::create(ib, a[2], a[3]));
-                return arith::DivFOp::create(
-                    ib, n, arith::MulFOp::create(ib, fF32, a[4]));
-              });
+          Value grad =
+              ltb.map({g, sumG, xhat, sumGX, sigma}, hf, f32,
+                      {id2, perHead, id2, perHead, perHead},
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        Value n = arith::SubFOp::create(
+                            ib, arith::MulFOp::create(ib, fF32, a[0]), a[1]);
+                        n = arith::SubFOp::create(
+                            ib, n, arith::MulFOp::create(ib, a[2], a[3]));
+                        return arith::DivFOp::create(
+                            ib, n, arith::MulFOp::create(ib, fF32, a[4]));
+                      });
           // ΣW += η kᵀG, Σc += η G
           Value gwNew = ltb.map(
-              {gw, et, kt, grad}, {lb.getIndexAttr(heads), lb.getIndexAttr(f),
-                                   lb.getIndexAttr(f)},
+              {gw, et, kt, grad},
+              {lb.getIndexAttr(heads), lb.getIndexAttr(f), lb.getIndexAttr(f)},
               f32,
               {ltb.identity(3), ltb.dims(3, {0}), ltb.dims(3, {0, 1}),
                ltb.dims(3, {0, 2})},
@@ -255,36 +256,37 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                     ib, arith::MulFOp::create(ib, a[1], a[2]), a[3]);
                 return arith::AddFOp::create(ib, a[0], p);
               });
-          Value gcNew = ltb.map(
-              {gc, et, grad}, hf, f32, {id2, perHead, id2},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::AddFOp::create(
-                    ib, a[0], arith::MulFOp::create(ib, a[1], a[2]));
-              });
+          Value gcNew =
+              ltb.map({gc, et, grad}, hf, f32, {id2, perHead, id2},
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        return arith::AddFOp::create(
+                            ib, a[0], arith::MulFOp::create(ib, a[1], a[2]));
+                      });
           // z̄ = q·W + c − τ (q·ΣW + Σc)
           Value qw = headMatVec(ltb, qt, w, c);
           Value qg = headMatVec(ltb, qt, gwNew, gcNew);
           Value i = positionF32(lb, pos);
-          Value zbar = ltb.map(
-              {qw, qg}, hf, f32, {id2, id2},
-              [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::SubFOp::create(
-                    ib, a[0], arith::DivFOp::create(ib, a[1], i));
-              });
+          Value zbar =
+              ltb.map({qw, qg}, hf, f32, {id2, id2},
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        return arith::SubFOp::create(
+                            ib, a[0], arith::DivFOp::create(ib, a[1], i));
+                      });
           Value ln = LayerNormOp::create(lb, zbar.getType(), zbar, gamma, beta,
                                          lb.getF32FloatAttr(kLnEps));
-          Value o = ltb.map({qt, ln}, hf, f32, {id2, id2},
-                            [](ImplicitLocOpBuilder &ib, ValueRange a) {
-                              return Value(arith::AddFOp::create(ib, a[0], a[1]));
-                            });
+          Value o =
+              ltb.map({qt, ln}, hf, f32, {id2, id2},
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                        return Value(arith::AddFOp::create(ib, a[0], a[1]));
+                      });
           Value out = insertRow(lb, o, s[5], t);
 
           // Commit when the mini-batch is full.
-          Value next =
-              arith::AddIOp::create(lb, pos, arith::ConstantIndexOp::create(lb, 1));
-          Value full = arith::CmpIOp::create(
-              lb, arith::CmpIPredicate::eq, next,
-              arith::ConstantIndexOp::create(lb, batch));
+          Value next = arith::AddIOp::create(
+              lb, pos, arith::ConstantIndexOp::create(lb, 1));
+          Value full =
+              arith::CmpIOp::create(lb, arith::CmpIPredicate::eq, next,
+                                    arith::ConstantIndexOp::create(lb, batch));
           SmallVector<Type> stateTypes = {w.getType(), c.getType(),
                                           gw.getType(), gc.getType(),
                                           lb.getIndexType()};
@@ -296,13 +298,13 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
             Value bF32 = ctb.f32(double(batch));
             auto step = [&](Value state, Value sum) {
               auto type = cast<RankedTensorType>(state.getType());
-              return ctb.map({state, sum}, ctb.sizes(state), f32,
-                             {ctb.identity(type.getRank()),
-                              ctb.identity(type.getRank())},
-                             [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                               return Value(arith::SubFOp::create(
-                                   ib, a[0], arith::DivFOp::create(ib, a[1], bF32)));
-                             });
+              return ctb.map(
+                  {state, sum}, ctb.sizes(state), f32,
+                  {ctb.identity(type.getRank()), ctb.identity(type.getRank())},
+                  [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                    return Value(arith::SubFOp::create(
+                        ib, a[0], arith::DivFOp::create(ib, a[1], bF32)));
+                  });
             };
             scf::YieldOp::create(
                 cb, ValueRange{step(w, gwNew), step(c, gcNew),
@@ -321,10 +323,9 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
     // Heads back to [T, D] → post_norm → o_proj.
     Value merged = tensor::CollapseShapeOp::create(
         b, loop.getResult(5), ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-    Value post = LayerNormOp::create(b, merged.getType(), merged,
-                                     op.getPostNormWeight(),
-                                     op.getPostNormBias(),
-                                     b.getF32FloatAttr(kLnEps));
+    Value post =
+        LayerNormOp::create(b, merged.getType(), merged, op.getPostNormWeight(),
+                            op.getPostNormBias(), b.getF32FloatAttr(kLnEps));
     Value y = bitLinear(b, post, op.getOProj(), bits);
     rewriter.replaceOp(op, {y, loop.getResult(0), loop.getResult(1),
                             loop.getResult(2), loop.getResult(3),
@@ -360,13 +361,13 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
           return arith::AddFOp::create(ib, a[1],
                                        arith::MulFOp::create(ib, a[0], a[0]));
         });
-    Value khat = tb.map(
-        {k, ss}, ks, f32, {tb.identity(2), tb.dims(2, {0})},
-        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value norm = math::SqrtOp::create(ib, a[1]);
-          Value den = arith::AddFOp::create(ib, norm, tb.f32(kSeedNormEps));
-          return arith::DivFOp::create(ib, a[0], den);
-        });
+    Value khat = tb.map({k, ss}, ks, f32, {tb.identity(2), tb.dims(2, {0})},
+                        [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                          Value norm = math::SqrtOp::create(ib, a[1]);
+                          Value den = arith::AddFOp::create(
+                              ib, norm, tb.f32(kSeedNormEps));
+                          return arith::DivFOp::create(ib, a[0], den);
+                        });
 
     Value z0 = tb.empty(ks, f32);
     SmallVector<Value> init = {op.getW(), op.getGradW(), op.getPos(), z0};
@@ -383,26 +384,27 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
           Value z = ltb.generic(
               {w, kt}, ltb.filled({lb.getIndexAttr(dim)}, f32, 0.0),
               {ltb.dims(2, {0, 1}), ltb.dims(2, {1}), ltb.dims(2, {0})},
-              {kPar, kRed}, [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+              {kPar, kRed},
+              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                 return arith::AddFOp::create(
                     ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
               });
           // ΣW += (z − k̂) k̂ᵀ
-          Value gwNew = ltb.map(
-              {gw, z, kt, kt}, dd, f32,
-              {ltb.identity(2), ltb.dims(2, {0}), ltb.dims(2, {0}),
-               ltb.dims(2, {1})},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value e = arith::SubFOp::create(ib, a[1], a[2]);
-                return arith::AddFOp::create(
-                    ib, a[0], arith::MulFOp::create(ib, e, a[3]));
-              });
+          Value gwNew =
+              ltb.map({gw, z, kt, kt}, dd, f32,
+                      {ltb.identity(2), ltb.dims(2, {0}), ltb.dims(2, {0}),
+                       ltb.dims(2, {1})},
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        Value e = arith::SubFOp::create(ib, a[1], a[2]);
+                        return arith::AddFOp::create(
+                            ib, a[0], arith::MulFOp::create(ib, e, a[3]));
+                      });
           Value out = insertRow(lb, z, s[3], t);
-          Value next =
-              arith::AddIOp::create(lb, pos, arith::ConstantIndexOp::create(lb, 1));
-          Value full = arith::CmpIOp::create(
-              lb, arith::CmpIPredicate::eq, next,
-              arith::ConstantIndexOp::create(lb, batch));
+          Value next = arith::AddIOp::create(
+              lb, pos, arith::ConstantIndexOp::create(lb, 1));
+          Value full =
+              arith::CmpIOp::create(lb, arith::CmpIPredicate::eq, next,
+                                    arith::ConstantIndexOp::create(lb, batch));
           auto commit = scf::IfOp::create(
               lb, TypeRange{w.getType(), gw.getType(), lb.getIndexType()}, full,
               true);
@@ -429,8 +431,8 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
         });
 
     Value y = bitLinear(b, loop.getResult(3), op.getUpWeight(), bits);
-    rewriter.replaceOp(op, {y, loop.getResult(0), loop.getResult(1),
-                            loop.getResult(2)});
+    rewriter.replaceOp(
+        op, {y, loop.getResult(0), loop.getResult(1), loop.getResult(2)});
     return success();
   }
 };

@@ -27,10 +27,9 @@ struct FuseGateUpPass
           !gate->hasOneUse() || !up->hasOneUse())
         return;
       ImplicitLocOpBuilder b(op.getLoc(), op);
-      Value h = GateUpQOp::create(b, op.getType(), gate.getCodes(),
-                                  gate.getScales(), gate.getWeight(),
-                                  gate.getScale(), up.getWeight(),
-                                  up.getScale());
+      Value h = GateUpQOp::create(
+          b, op.getType(), gate.getCodes(), gate.getScales(), gate.getWeight(),
+          gate.getScale(), up.getWeight(), up.getScale());
       op.replaceAllUsesWith(h);
       op.erase();
       gate.erase();

@@ -41,27 +41,26 @@ Value unpackCodes(TensorBuilder &tb, Value bytes, PackedTernaryType type) {
   ImplicitLocOpBuilder &b = tb.builder();
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(type.getRows()),
                                      b.getIndexAttr(type.getCols())};
-  return tb.map({}, sizes, b.getI8Type(), {},
-                [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
-                  Value r = linalg::IndexOp::create(ib, 0);
-                  Value k = linalg::IndexOp::create(ib, 1);
-                  Value blk = arith::DivUIOp::create(ib, k, tb.index(128));
-                  Value in = arith::RemUIOp::create(ib, k, tb.index(128));
-                  Value sub = arith::DivUIOp::create(ib, in, tb.index(32));
-                  Value lane = arith::RemUIOp::create(ib, in, tb.index(32));
-                  Value col = arith::AddIOp::create(
-                      ib, arith::MulIOp::create(ib, blk, tb.index(32)), lane);
-                  Value byte =
-                      tensor::ExtractOp::create(ib, bytes, ValueRange{r, col});
-                  Value shift = arith::IndexCastOp::create(
-                      ib, ib.getI8Type(),
-                      arith::MulIOp::create(ib, sub, tb.index(2)));
-                  Value q = arith::AndIOp::create(
-                      ib, arith::ShRUIOp::create(ib, byte, shift),
-                      arith::ConstantOp::create(ib, ib.getI8IntegerAttr(3)));
-                  return arith::SubIOp::create(
-                      ib, q, arith::ConstantOp::create(ib, ib.getI8IntegerAttr(1)));
-                });
+  return tb.map(
+      {}, sizes, b.getI8Type(), {},
+      [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
+        Value r = linalg::IndexOp::create(ib, 0);
+        Value k = linalg::IndexOp::create(ib, 1);
+        Value blk = arith::DivUIOp::create(ib, k, tb.index(128));
+        Value in = arith::RemUIOp::create(ib, k, tb.index(128));
+        Value sub = arith::DivUIOp::create(ib, in, tb.index(32));
+        Value lane = arith::RemUIOp::create(ib, in, tb.index(32));
+        Value col = arith::AddIOp::create(
+            ib, arith::MulIOp::create(ib, blk, tb.index(32)), lane);
+        Value byte = tensor::ExtractOp::create(ib, bytes, ValueRange{r, col});
+        Value shift = arith::IndexCastOp::create(
+            ib, ib.getI8Type(), arith::MulIOp::create(ib, sub, tb.index(2)));
+        Value q = arith::AndIOp::create(
+            ib, arith::ShRUIOp::create(ib, byte, shift),
+            arith::ConstantOp::create(ib, ib.getI8IntegerAttr(3)));
+        return arith::SubIOp::create(
+            ib, q, arith::ConstantOp::create(ib, ib.getI8IntegerAttr(1)));
+      });
 }
 
 /// One 128-weight block of row `r` of every weight in `bytes` against token
@@ -166,8 +165,8 @@ Value buildInt8Kernel(TensorBuilder &tb, Value xq, Value scales,
                   [&](OpBuilder &ob3, Location loc3, Value blk,
                       ValueRange accIter) {
                     ImplicitLocOpBuilder kb(loc3, ob3);
-                    scf::YieldOp::create(kb, blockStep(kb, bytes, xq, r, t,
-                                                       blk, accIter, true));
+                    scf::YieldOp::create(
+                        kb, blockStep(kb, bytes, xq, r, t, blk, accIter, true));
                   });
               SmallVector<Value> accs(blkLoop.getResults());
               if (tail)
@@ -219,15 +218,16 @@ Value buildF32Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
   Value x = op.getInput();
   SmallVector<OpFoldResult> xs = tb.sizes(x);
   Value init = tb.filled({xs[0], b.getIndexAttr(type.getRows())}, f32, 0.0);
-  Value dot = tb.generic(
-      {x, w}, init, {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
-      {utils::IteratorType::parallel, utils::IteratorType::parallel,
-       utils::IteratorType::reduction},
-      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        Value wf = arith::SIToFPOp::create(ib, f32, a[1]);
-        return arith::AddFOp::create(ib, a[2],
-                                     arith::MulFOp::create(ib, a[0], wf));
-      });
+  Value dot =
+      tb.generic({x, w}, init,
+                 {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
+                 {utils::IteratorType::parallel, utils::IteratorType::parallel,
+                  utils::IteratorType::reduction},
+                 [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                   Value wf = arith::SIToFPOp::create(ib, f32, a[1]);
+                   return arith::AddFOp::create(
+                       ib, a[2], arith::MulFOp::create(ib, a[0], wf));
+                 });
   Value gamma = op.getScale();
   return tb.map(dot, tb.sizes(dot), f32, {tb.identity(2)},
                 [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -291,11 +291,11 @@ struct LowerPackedBitLinearPass
                                  {{bytesOf(q.getWeight()), q.getScale()}},
                                  q.getWeight().getType(), single);
       } else if (auto gu = dyn_cast<GateUpQOp>(op)) {
-        result = buildInt8Kernel(
-            tb, gu.getCodes(), gu.getScales(),
-            {{bytesOf(gu.getGateWeight()), gu.getGateScale()},
-             {bytesOf(gu.getUpWeight()), gu.getUpScale()}},
-            gu.getGateWeight().getType(), siluMul);
+        result =
+            buildInt8Kernel(tb, gu.getCodes(), gu.getScales(),
+                            {{bytesOf(gu.getGateWeight()), gu.getGateScale()},
+                             {bytesOf(gu.getUpWeight()), gu.getUpScale()}},
+                            gu.getGateWeight().getType(), siluMul);
       } else {
         auto bl = cast<BitLinearOp>(op);
         auto type = cast<PackedTernaryType>(bl.getWeight().getType());
@@ -330,8 +330,8 @@ struct LowerPackedBitLinearPass
         user->erase();
       }
     }
-    func.setType(FunctionType::get(&getContext(), inputs,
-                                   func.getResultTypes()));
+    func.setType(
+        FunctionType::get(&getContext(), inputs, func.getResultTypes()));
   }
 
   static bool isPacked(Value v) { return isa<PackedTernaryType>(v.getType()); }

@@ -41,8 +41,8 @@ Value lowerAvx2(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
   }
   Value ones = arith::ConstantOp::create(
       b, DenseElementsAttr::get(i16Vec, b.getI16IntegerAttr(1)));
-  Value wide =
-      intrinsic(b, op.getAcc().getType(), "llvm.x86.avx2.pmadd.wd", {sum, ones});
+  Value wide = intrinsic(b, op.getAcc().getType(), "llvm.x86.avx2.pmadd.wd",
+                         {sum, ones});
   return arith::AddIOp::create(b, op.getAcc(), wide);
 }
 

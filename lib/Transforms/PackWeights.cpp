@@ -62,11 +62,13 @@ struct PackWeightsPass
       Location loc = arg.getLoc();
       if (failed(func.insertArgument(
               i + 1, scaleType,
-              DictionaryAttr::get(ctx, {NamedAttribute(kTensorAttr, scaleName)}),
+              DictionaryAttr::get(ctx,
+                                  {NamedAttribute(kTensorAttr, scaleName)}),
               loc)) ||
           failed(func.insertArgument(
               i + 1, packedType,
-              DictionaryAttr::get(ctx, {NamedAttribute(kTensorAttr, codesName)}),
+              DictionaryAttr::get(ctx,
+                                  {NamedAttribute(kTensorAttr, codesName)}),
               loc))) {
         func.emitError() << "cannot add packed arguments for '"
                          << name.getValue() << "'";

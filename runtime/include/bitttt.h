@@ -29,7 +29,7 @@ typedef enum bitttt_status {
   BITTTT_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a value out of range */
   BITTTT_ERR_IO = 2,               /* a file could not be opened or read */
   BITTTT_ERR_FORMAT = 3,           /* a file is truncated or malformed */
-  BITTTT_ERR_UNSUPPORTED = 4,      /* valid, but not supported here (CPU, GPU) */
+  BITTTT_ERR_UNSUPPORTED = 4, /* valid, but not supported here (CPU, GPU) */
   BITTTT_ERR_OUT_OF_MEMORY = 5,
   BITTTT_ERR_INTERNAL = 6,
 } bitttt_status;
@@ -86,10 +86,10 @@ typedef struct bitttt_file bitttt_file;
 typedef struct bitttt_tensor_info {
   const char *name;
   const char *dtype;
-  int ndim;                        /* 0 for a scalar */
-  int64_t shape[BITTTT_MAX_DIMS];  /* shape[0..ndim-1]; the rest are 0 */
+  int ndim;                       /* 0 for a scalar */
+  int64_t shape[BITTTT_MAX_DIMS]; /* shape[0..ndim-1]; the rest are 0 */
   const void *data;
-  uint64_t nbytes;                 /* product(shape) * element size */
+  uint64_t nbytes; /* product(shape) * element size */
 } bitttt_tensor_info;
 
 /* Opens `path` (a .bitt v1/v2 or a plain .safetensors file). On success *out
@@ -129,7 +129,6 @@ BITTTT_API bitttt_status bitttt_file_find(const bitttt_file *file,
  * same tensors, each 64-byte aligned. `dst` is replaced atomically; on
  * failure no partial file is left. Upgrades v1 files and safetensors. */
 BITTTT_API bitttt_status bitttt_file_copy_v2(const char *src, const char *dst);
-
 
 /* ---- Models and sessions (docs/runtime.md, docs/abi.md) -----------------
  *

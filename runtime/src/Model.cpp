@@ -131,7 +131,8 @@ Status loadModel(const std::string &path, const bitttt_model_params &params,
   // Compiled parallel loops run on the OpenMP runtime the artifact links
   // (docs/runtime.md); give it the same thread count as our pool.
   std::string ignored;
-  if (void *setThreads = model->artifact->symbol("omp_set_num_threads", ignored))
+  if (void *setThreads =
+          model->artifact->symbol("omp_set_num_threads", ignored))
     reinterpret_cast<void (*)(int)>(setThreads)(threads);
   out = std::move(model);
   return Status::ok();

@@ -136,20 +136,23 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(argc, argv, kOverview);
 
-  std::string kind = emitKind == "auto" ? inferEmitKind(outputPath)
-                                       : std::string(emitKind);
+  std::string kind =
+      emitKind == "auto" ? inferEmitKind(outputPath) : std::string(emitKind);
   if (kind.empty())
-    return fail("cannot tell what to write from '" + outputPath +
-                "': name it .bitt, .mlir or .ll, or pass --emit=bitt|mlir|llvm");
+    return fail(
+        "cannot tell what to write from '" + outputPath +
+        "': name it .bitt, .mlir or .ll, or pass --emit=bitt|mlir|llvm");
   if (kind != "mlir" && kind != "llvm" && kind != "bitt")
-    return fail("--emit=" + kind + " is not a known output kind (bitt, "
-                                   "mlir, llvm)");
+    return fail("--emit=" + kind +
+                " is not a known output kind (bitt, "
+                "mlir, llvm)");
   std::vector<const bitttt::CpuTarget *> cpuTargets;
   for (const std::string &name : targets) {
     const bitttt::CpuTarget *t = bitttt::lookupCpuTarget(name);
     if (!t)
-      return fail("--target=" + name + " is not a known target (x86-64-v3, "
-                                        "x86-64-v4)");
+      return fail("--target=" + name +
+                  " is not a known target (x86-64-v3, "
+                  "x86-64-v4)");
     cpuTargets.push_back(t);
   }
   if (cpuTargets.empty())

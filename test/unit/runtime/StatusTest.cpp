@@ -9,7 +9,8 @@
 
 TEST(Status, VersionIsSemver) {
   ASSERT_NE(bitttt_version(), nullptr);
-  EXPECT_TRUE(std::regex_match(bitttt_version(), std::regex(R"(\d+\.\d+\.\d+)")))
+  EXPECT_TRUE(
+      std::regex_match(bitttt_version(), std::regex(R"(\d+\.\d+\.\d+)")))
       << bitttt_version();
 }
 

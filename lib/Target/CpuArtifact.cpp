@@ -91,6 +91,28 @@ optimizedModule(mlir::ModuleOp module, llvm::LLVMContext &context,
   return std::move(llvmModule);
 }
 
+/// An optimized LLVM module for a target, with the objects it lives in.
+struct CompiledModule {
+  std::unique_ptr<llvm::TargetMachine> machine;
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+};
+
+Expected<CompiledModule> compile(mlir::ModuleOp module,
+                                 const CpuTarget &target) {
+  CompiledModule result;
+  auto tm = createTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  result.machine = std::move(*tm);
+  result.context = std::make_unique<llvm::LLVMContext>();
+  auto llvmModule = optimizedModule(module, *result.context, *result.machine);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  result.module = std::move(*llvmModule);
+  return std::move(result);
+}
+
 /// Removes a temporary file when it goes out of scope.
 struct TempFile {
   llvm::SmallString<128> path;
@@ -113,39 +135,31 @@ llvm::ArrayRef<CpuTarget> bitttt::cpuTargets() { return kTargets; }
 
 Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
                                           const CpuTarget &target) {
-  auto tm = createTargetMachine(target);
-  if (!tm)
-    return tm.takeError();
-  llvm::LLVMContext context;
-  auto llvmModule = optimizedModule(module, context, **tm);
-  if (!llvmModule)
-    return llvmModule.takeError();
+  auto compiled = compile(module, target);
+  if (!compiled)
+    return compiled.takeError();
   std::string text;
   llvm::raw_string_ostream os(text);
-  (*llvmModule)->print(os, nullptr);
+  compiled->module->print(os, nullptr);
   return text;
 }
 
 Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
                                                 const CpuTarget &target) {
-  auto tm = createTargetMachine(target);
-  if (!tm)
-    return tm.takeError();
-  llvm::LLVMContext context;
-  auto llvmModule = optimizedModule(module, context, **tm);
-  if (!llvmModule)
-    return llvmModule.takeError();
+  auto compiled = compile(module, target);
+  if (!compiled)
+    return compiled.takeError();
 
   // Object code in memory.
   llvm::SmallString<0> object;
   {
     llvm::raw_svector_ostream os(object);
     llvm::legacy::PassManager pm;
-    if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
-                                   llvm::CodeGenFileType::ObjectFile))
+    if (compiled->machine->addPassesToEmitFile(
+            pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
       return makeError(llvm::Twine("LLVM cannot emit objects for ") +
                        target.name);
-    pm.run(**llvmModule);
+    pm.run(*compiled->module);
   }
 
   // Link with ld.lld (out of process: the lld libraries would pull a second,

@@ -2,6 +2,7 @@
 #include "lib/Transforms/Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -77,4 +78,15 @@ AffineMap TensorBuilder::dims(unsigned rank, ArrayRef<unsigned> which) {
   for (unsigned d : which)
     exprs.push_back(b.getAffineDimExpr(d));
   return AffineMap::get(rank, 0, exprs, b.getContext());
+}
+
+Value mlir::bitttt::buildSigmoid(ImplicitLocOpBuilder &b, Value x) {
+  Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+  return arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, e));
+}
+
+Value mlir::bitttt::buildSiluMul(ImplicitLocOpBuilder &b, Value g, Value u) {
+  Value silu = arith::MulFOp::create(b, g, buildSigmoid(b, g));
+  return arith::MulFOp::create(b, silu, u);
 }

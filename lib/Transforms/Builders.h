@@ -51,6 +51,11 @@ private:
   ImplicitLocOpBuilder &b;
 };
 
+/// sigmoid(x) = 1 / (1 + exp(-x)) on an f32 scalar.
+Value buildSigmoid(ImplicitLocOpBuilder &b, Value x);
+/// silu(g)·u = g·sigmoid(g)·u on f32 scalars (SwiGLU's gate).
+Value buildSiluMul(ImplicitLocOpBuilder &b, Value g, Value u);
+
 } // namespace mlir::bitttt
 
 #endif // BITTTT_TRANSFORMS_BUILDERS_H

@@ -236,12 +236,7 @@ struct SiluMulPattern : OpRewritePattern<SiluMulOp> {
     Value h = tb.map({op.getGate(), op.getUp()}, tb.sizes(op.getGate()),
                      b.getF32Type(), {tb.identity(2), tb.identity(2)},
                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                       Value neg = arith::NegFOp::create(ib, a[0]);
-                       Value e = math::ExpOp::create(ib, neg);
-                       Value den = arith::AddFOp::create(ib, tb.f32(1.0), e);
-                       Value sig = arith::DivFOp::create(ib, tb.f32(1.0), den);
-                       Value silu = arith::MulFOp::create(ib, a[0], sig);
-                       return arith::MulFOp::create(ib, silu, a[1]);
+                       return buildSiluMul(ib, a[0], a[1]);
                      });
     rewriter.replaceOp(op, h);
     return success();

@@ -152,10 +152,7 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
         {tb.identity(2), tb.dims(2, {1})},
         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
           Value z = arith::AddFOp::create(ib, a[0], a[1]);
-          Value e = math::ExpOp::create(ib, arith::NegFOp::create(ib, z));
-          Value sig = arith::DivFOp::create(
-              ib, tb.f32(1.0), arith::AddFOp::create(ib, tb.f32(1.0), e));
-          return arith::MulFOp::create(ib, sig, baseLrOverF);
+          return arith::MulFOp::create(ib, buildSigmoid(ib, z), baseLrOverF);
         });
 
     Value gamma = op.getTttNormWeight(), beta = op.getTttNormBias();

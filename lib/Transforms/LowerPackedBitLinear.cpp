@@ -201,12 +201,9 @@ Value buildInt8Kernel(TensorBuilder &tb, Value xq, Value scales,
 
 Value single(ImplicitLocOpBuilder &, ArrayRef<Value> ys) { return ys[0]; }
 
-/// silu(g)·u with silu(g) = g / (1 + exp(-g)), as the SwiGLU decomposition.
+/// silu(g)·u, the same operations as the SwiGLU decomposition.
 Value siluMul(ImplicitLocOpBuilder &b, ArrayRef<Value> ys) {
-  Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
-  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, ys[0]));
-  Value sig = arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, e));
-  return arith::MulFOp::create(b, arith::MulFOp::create(b, ys[0], sig), ys[1]);
+  return buildSiluMul(b, ys[0], ys[1]);
 }
 
 /// act_bits = 0: y = (x · Wqᵀ) · γ in f32 over unpacked codes.

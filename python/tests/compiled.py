@@ -29,6 +29,23 @@ _NP_TO_MLIR = {np.dtype(np.float32): "f32", np.dtype(np.int32): "i32",
 _MLIR_TO_NP = {v: k for k, v in _NP_TO_MLIR.items()}
 
 
+def cpu_flags():
+    """The CPU feature flags Linux reports (/proc/cpuinfo), or an empty set."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def has_x86_64_v4():
+    """bitttt's x86-64-v4 target: AVX-512 F/BW/VL plus VNNI."""
+    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= cpu_flags()
+
+
 def available():
     return os.access(OPT, os.X_OK) and os.access(TRANSLATE, os.X_OK)
 

@@ -14,24 +14,13 @@ from bitttt_ref.config import Config
 from bitttt_ref.model import BitTTTModel
 
 import bitt_runner
+import compiled as harness
 
 pytestmark = pytest.mark.skipif(not bitt_runner.available(),
                                 reason="bitttt-compile not built (build/bin)")
 
 
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-HAS_V4 = {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= _cpu_flags()
-TARGETS = ["x86-64-v3"] + (["x86-64-v4"] if HAS_V4 else [])
+TARGETS = ["x86-64-v3"] + (["x86-64-v4"] if harness.has_x86_64_v4() else [])
 
 CONFIGS = {
     # D not a multiple of 64, vocab not a multiple of 16, 1 layer.

@@ -121,19 +121,8 @@ def test_embedding_and_lm_head():
     np.testing.assert_allclose(logits, table[ids] @ head.T, rtol=1e-5, atol=1e-5)
 
 
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 TARGETS = [pytest.param("x86-64-v3", "x86-64-v3", id="avx2")]
-if {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= _cpu_flags():
+if compiled.has_x86_64_v4():
     TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni"))
 else:
     TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni",

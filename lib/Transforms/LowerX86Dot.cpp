@@ -21,13 +21,28 @@ Value intrinsic(ImplicitLocOpBuilder &b, Type result, StringRef name,
       .getResult(0);
 }
 
-/// AVX-512 VNNI: acc = vpdpbusd(acc, codes, values) per pair.
+/// AVX-512 VNNI: vpdpbusd per pair. The pairs are summed as a tree of
+/// chains that start from zero and join the loop-carried accumulator with
+/// one add, so consecutive blocks do not wait on each other's vpdpbusd
+/// latency (a single chain through `acc` made the kernel latency-bound).
 Value lowerVnni(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
-  Value acc = op.getAcc();
-  for (auto [q, x] : llvm::zip(op.getCodes(), op.getValues()))
-    acc = intrinsic(b, acc.getType(), "llvm.x86.avx512.vpdpbusd.256",
-                    {acc, q, x});
-  return acc;
+  Type type = op.getAcc().getType();
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(cast<ShapedType>(type),
+                                b.getI32IntegerAttr(0)));
+  SmallVector<Value> chains;
+  for (auto [i, pair] :
+       llvm::enumerate(llvm::zip(op.getCodes(), op.getValues()))) {
+    auto [q, x] = pair;
+    if (i % 2 == 0)
+      chains.push_back(zero);
+    chains.back() = intrinsic(b, type, "llvm.x86.avx512.vpdpbusd.256",
+                              {chains.back(), q, x});
+  }
+  Value sum = chains[0];
+  for (Value c : ArrayRef<Value>(chains).drop_front())
+    sum = arith::AddIOp::create(b, sum, c);
+  return arith::AddIOp::create(b, op.getAcc(), sum);
 }
 
 /// AVX2: Σ vpmaddubsw(codes, values) in i16 (exact: codes ≤ 3, ≤ 4 pairs),

@@ -8,8 +8,11 @@
 // AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // AVX2: arith.addi {{.*}} : vector<8xi32>
 // VNNI-LABEL: func @dot
-// VNNI: %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%arg0, %arg1, %arg3)
-// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A]], %arg2, %arg4)
+// Two pairs: one chain from zero, added to the accumulator once.
+// VNNI: %[[Z:.*]] = arith.constant dense<0> : vector<8xi32>
+// VNNI: %[[A:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[Z]], %arg1, %arg3)
+// VNNI: %[[B:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A]], %arg2, %arg4)
+// VNNI: arith.addi %arg0, %[[B]] : vector<8xi32>
 // VNNI-NOT: pmadd
 // BAD: error: bitttt-lower-x86-dot: unknown target 'armv8' (expected x86-64-v3 or x86-64-v4)
 func.func @dot(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,

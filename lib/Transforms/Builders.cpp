@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -89,4 +90,43 @@ Value mlir::bitttt::buildSigmoid(ImplicitLocOpBuilder &b, Value x) {
 Value mlir::bitttt::buildSiluMul(ImplicitLocOpBuilder &b, Value g, Value u) {
   Value silu = arith::MulFOp::create(b, g, buildSigmoid(b, g));
   return arith::MulFOp::create(b, silu, u);
+}
+
+Value mlir::bitttt::buildRowParallel(
+    TensorBuilder &tb, int64_t rows, Value tokensOf,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> element) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  Value tokens = tensor::DimOp::create(b, tokensOf, 0);
+  OpFoldResult tokensOfr = tb.sizes(tokensOf)[0];
+  Value init = tb.empty({tokensOfr, b.getIndexAttr(rows)}, b.getF32Type());
+  Value c0 = tb.index(0), c1 = tb.index(1);
+  auto rowLoop = scf::ForallOp::create(
+      b, ArrayRef<OpFoldResult>{b.getIndexAttr(rows)}, ValueRange{init},
+      std::nullopt, [&](OpBuilder &ob, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder rb(loc, ob);
+        Value r = args[0], shared = args[1];
+        // Writing into the row's own slice of the shared output lets
+        // bufferization update it in place (no temporary, no copy).
+        SmallVector<OpFoldResult> offsets = {rb.getIndexAttr(0), r};
+        SmallVector<OpFoldResult> sizes = {tokensOfr, rb.getIndexAttr(1)};
+        SmallVector<OpFoldResult> strides = {rb.getIndexAttr(1),
+                                             rb.getIndexAttr(1)};
+        Value column = tensor::ExtractSliceOp::create(rb, shared, offsets,
+                                                      sizes, strides);
+        auto tokLoop = scf::ForOp::create(
+            rb, c0, tokens, c1, ValueRange{column},
+            [&](OpBuilder &ob2, Location loc2, Value t, ValueRange iter) {
+              ImplicitLocOpBuilder tbld(loc2, ob2);
+              Value y = element(tbld, r, t);
+              Value zero = arith::ConstantIndexOp::create(tbld, 0);
+              scf::YieldOp::create(tbld, ValueRange{tensor::InsertOp::create(
+                                             tbld, y, iter[0],
+                                             ValueRange{t, zero})});
+            });
+        auto inParallel = scf::InParallelOp::create(rb);
+        rb.setInsertionPointToStart(inParallel.getBody());
+        tensor::ParallelInsertSliceOp::create(rb, tokLoop.getResult(0), shared,
+                                              offsets, sizes, strides);
+      });
+  return rowLoop.getResult(0);
 }

@@ -51,6 +51,15 @@ private:
   ImplicitLocOpBuilder &b;
 };
 
+/// y[t, r] = element(r, t) for r < rows and t < T (dim 0 of `tokensOf`), as
+/// an scf.forall over rows (run on the OpenMP pool after lowering) whose
+/// iterations write their own column of y in place, with an scf.for over
+/// tokens inside. `element` builds one f32 value.
+Value buildRowParallel(
+    TensorBuilder &tb, int64_t rows, Value tokensOf,
+    function_ref<Value(ImplicitLocOpBuilder &, Value row, Value token)>
+        element);
+
 /// sigmoid(x) = 1 / (1 + exp(-x)) on an f32 scalar.
 Value buildSigmoid(ImplicitLocOpBuilder &b, Value x);
 /// silu(g)·u = g·sigmoid(g)·u on f32 scalars (SwiGLU's gate).

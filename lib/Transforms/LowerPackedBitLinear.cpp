@@ -123,7 +123,6 @@ Value buildInt8Kernel(TensorBuilder &tb, Value xq, Value scales,
   int64_t fullBlocks = cols / kBlockWeights;
   bool tail = cols % kBlockWeights != 0;
 
-  Value tokens = tensor::DimOp::create(b, xq, 0);
   Value xsum = tb.generic(
       xq, tb.filledInt({tb.sizes(xq)[0]}, i32, 0),
       {tb.identity(2), tb.dims(2, {0})},
@@ -140,63 +139,32 @@ Value buildInt8Kernel(TensorBuilder &tb, Value xq, Value scales,
   for (const PackedOperand &w : weights)
     bytes.push_back(w.bytes);
   Value c0 = tb.index(0), c1 = tb.index(1);
-  OpFoldResult tokensOfr = tb.sizes(xq)[0];
-  Value init = tb.empty({tokensOfr, b.getIndexAttr(rows)}, f32);
-
-  // Rows are independent: an scf.forall, which the lowering runs on the
-  // OpenMP thread pool. Each row produces its column of y for every token.
-  auto rowLoop = scf::ForallOp::create(
-      b, ArrayRef<OpFoldResult>{b.getIndexAttr(rows)}, ValueRange{init},
-      std::nullopt, [&](OpBuilder &ob, Location loc, ValueRange args) {
-        ImplicitLocOpBuilder rb(loc, ob);
-        Value r = args[0], shared = args[1];
-        // Writing into the row's own slice of the shared output lets
-        // bufferization update it in place (no temporary, no copy).
-        Value column = tensor::ExtractSliceOp::create(
-            rb, shared, ArrayRef<OpFoldResult>{rb.getIndexAttr(0), r},
-            ArrayRef<OpFoldResult>{tokensOfr, rb.getIndexAttr(1)},
-            ArrayRef<OpFoldResult>{rb.getIndexAttr(1), rb.getIndexAttr(1)});
-        auto tokLoop = scf::ForOp::create(
-            rb, c0, tokens, c1, ValueRange{column},
-            [&](OpBuilder &ob2, Location loc2, Value t, ValueRange tokIter) {
-              ImplicitLocOpBuilder tbld(loc2, ob2);
-              auto blkLoop = scf::ForOp::create(
-                  tbld, c0, tb.index(fullBlocks), c1, zeroAccs,
-                  [&](OpBuilder &ob3, Location loc3, Value blk,
-                      ValueRange accIter) {
-                    ImplicitLocOpBuilder kb(loc3, ob3);
-                    scf::YieldOp::create(
-                        kb, blockStep(kb, bytes, xq, r, t, blk, accIter, true));
-                  });
-              SmallVector<Value> accs(blkLoop.getResults());
-              if (tail)
-                accs = blockStep(tbld, bytes, xq, r, t, tb.index(fullBlocks),
-                                 accs, false);
-              Value sx = tensor::ExtractOp::create(tbld, xsum, ValueRange{t});
-              Value s = tensor::ExtractOp::create(tbld, scales, ValueRange{t});
-              SmallVector<Value> ys;
-              for (auto [acc, w] : llvm::zip_equal(accs, weights)) {
-                Value dot = vector::ReductionOp::create(
-                    tbld, vector::CombiningKind::ADD, acc);
-                dot = arith::SubIOp::create(tbld, dot, sx);
-                Value y = arith::SIToFPOp::create(tbld, f32, dot);
-                y = arith::MulFOp::create(tbld, y, w.gamma);
-                ys.push_back(arith::DivFOp::create(tbld, y, s));
-              }
-              Value out = tensor::InsertOp::create(
-                  tbld, epilogue(tbld, ys), tokIter[0],
-                  ValueRange{t, arith::ConstantIndexOp::create(tbld, 0)});
-              scf::YieldOp::create(tbld, out);
+  return buildRowParallel(
+      tb, rows, xq, [&](ImplicitLocOpBuilder &tbld, Value r, Value t) {
+        auto blkLoop = scf::ForOp::create(
+            tbld, c0, tb.index(fullBlocks), c1, zeroAccs,
+            [&](OpBuilder &ob3, Location loc3, Value blk, ValueRange accIter) {
+              ImplicitLocOpBuilder kb(loc3, ob3);
+              scf::YieldOp::create(
+                  kb, blockStep(kb, bytes, xq, r, t, blk, accIter, true));
             });
-        auto inParallel = scf::InParallelOp::create(rb);
-        rb.setInsertionPointToStart(inParallel.getBody());
-        tensor::ParallelInsertSliceOp::create(
-            rb, tokLoop.getResult(0), shared,
-            ArrayRef<OpFoldResult>{rb.getIndexAttr(0), r},
-            ArrayRef<OpFoldResult>{tokensOfr, rb.getIndexAttr(1)},
-            ArrayRef<OpFoldResult>{rb.getIndexAttr(1), rb.getIndexAttr(1)});
+        SmallVector<Value> accs(blkLoop.getResults());
+        if (tail)
+          accs = blockStep(tbld, bytes, xq, r, t, tb.index(fullBlocks), accs,
+                           false);
+        Value sx = tensor::ExtractOp::create(tbld, xsum, ValueRange{t});
+        Value s = tensor::ExtractOp::create(tbld, scales, ValueRange{t});
+        SmallVector<Value> ys;
+        for (auto [acc, w] : llvm::zip_equal(accs, weights)) {
+          Value dot = vector::ReductionOp::create(
+              tbld, vector::CombiningKind::ADD, acc);
+          dot = arith::SubIOp::create(tbld, dot, sx);
+          Value y = arith::SIToFPOp::create(tbld, f32, dot);
+          y = arith::MulFOp::create(tbld, y, w.gamma);
+          ys.push_back(arith::DivFOp::create(tbld, y, s));
+        }
+        return epilogue(tbld, ys);
       });
-  return rowLoop.getResult(0);
 }
 
 Value single(ImplicitLocOpBuilder &, ArrayRef<Value> ys) { return ys[0]; }

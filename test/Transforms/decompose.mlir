@@ -106,11 +106,16 @@ func.func @embedding(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) -> tensor<8x32x
 
 // -----
 
-// A bf16 head is widened per element; the accumulation stays f32.
+// The LM head: rows in parallel, 8-lane FMAs into four accumulators, the
+// ragged end (32 columns = one full chunk here, so none) masked. A bf16
+// head is widened per vector; the accumulation stays f32.
 // CHECK-LABEL: func @lm_head_bf16
-// CHECK: arith.extf {{.*}} bf16 to f32
-// CHECK: arith.mulf
-// CHECK: arith.addf
+// CHECK: scf.forall (%{{.*}}) in (64)
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<64x32xbf16>, vector<8xbf16>
+// CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: vector.fma
+// CHECK: vector.reduction <add>
 func.func @lm_head_bf16(%x: tensor<8x32xf32>, %w: tensor<64x32xbf16>) -> tensor<8x64xf32> {
   %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xbf16> -> tensor<8x64xf32>
   return %l : tensor<8x64xf32>

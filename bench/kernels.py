@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Packed ternary BitLinear kernels as our compiler generates them, against
+OpenBLAS and the machine's DRAM read bandwidth.
+
+For each shape N x K (out x in) and token count T, the function
+
+    func.func @bl(%x: tensor<TxKxf32>, %w: !bitttt.packed_ternary<NxK>,
+                  %g: tensor<f32>) -> tensor<TxNxf32>
+      { bitttt.bitlinear %x, %w scale %g }
+
+goes through `bitttt-opt --bitttt-cpu-pipeline=target=...`,
+`mlir-translate --mlir-to-llvmir` and `clang-22 -O3 -march=... -shared`, and
+its `bitttt_entry_bl(void **)` is timed from C (bench/harness.c) after a
+bit-exactness check against a numpy integer BitLinear. Baselines in the same
+run: OpenBLAS sgemv/sgemm on the dense f32 [N, K] matrix (1 thread and the
+OpenBLAS default), and a streaming-read DRAM bandwidth (1 thread, all cores).
+
+One JSON document on stdout; progress on stderr. Run:
+
+    PYTHONPATH=python .venv/bin/python bench/kernels.py [--quick]
+
+See bench/README.md for what each number means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import log  # noqa: E402
+
+sys.path.insert(0, os.path.join(common.REPO, "python"))
+from bitttt_ref.packing import pack_i2_b128, row_bytes  # noqa: E402
+
+TRANSLATE = "/usr/lib/llvm-22/bin/mlir-translate"
+DEFAULT_SHAPES = "2048x2048,4096x4096,11008x4096,16384x16384"
+
+
+# ---------------------------------------------------------------- compile
+
+def kernel_source(T, N, K):
+    ptype = f"!bitttt.packed_ternary<{N}x{K}>"
+    return (f"func.func @bl(%a0: tensor<{T}x{K}xf32>, %a1: {ptype}, %a2: tensor<f32>)"
+            f" -> tensor<{T}x{N}xf32> {{\n"
+            f"  %g = tensor.extract %a2[] : tensor<f32>\n"
+            f"  %y = bitttt.bitlinear %a0, %a1 scale %g : tensor<{T}x{K}xf32>, {ptype}"
+            f" -> tensor<{T}x{N}xf32>\n"
+            f"  return %y : tensor<{T}x{N}xf32>\n}}\n")
+
+
+def compile_kernel(build, target, T, N, K):
+    """→ (path of the .so, compile seconds, links_libomp)."""
+    opt = os.path.join(build, "bin", "bitttt-opt")
+    src = kernel_source(T, N, K)
+    tool_id = f"{os.path.getmtime(opt)}:{os.path.getsize(opt)}"
+    key = hashlib.sha1(f"{src}|{target}|{tool_id}".encode()).hexdigest()[:12]
+    d = os.path.join(common.CACHE, "kernels")
+    os.makedirs(d, exist_ok=True)
+    base = os.path.join(d, f"bl_{target}_T{T}_{N}x{K}_{key}")
+    so = base + ".so"
+    t0 = time.perf_counter()
+    if not os.path.exists(so):
+        with open(base + ".mlir", "w") as f:
+            f.write(src)
+        llvm = subprocess.run([opt, base + ".mlir", f"--bitttt-cpu-pipeline=target={target}"],
+                              capture_output=True, text=True)
+        if llvm.returncode:
+            raise RuntimeError(f"bitttt-opt failed:\n{llvm.stderr}")
+        ir = subprocess.run([TRANSLATE, "--mlir-to-llvmir"], input=llvm.stdout,
+                            capture_output=True, text=True)
+        if ir.returncode:
+            raise RuntimeError(f"mlir-translate failed:\n{ir.stderr}")
+        with open(base + ".ll", "w") as f:
+            f.write(ir.stdout)
+        isa = [f"-march={target}"] + (["-mavx512vnni"] if target == "x86-64-v4" else [])
+        # Code lowered through the OpenMP dialect calls libomp (__kmpc_*).
+        omp = ["-fopenmp"] if "__kmpc_" in ir.stdout else []
+        subprocess.run([common.CLANG, "-O3", *isa, *omp, "-shared", "-fPIC",
+                        "-Wno-override-module", "-o", so + ".tmp", base + ".ll"],
+                       check=True)
+        os.replace(so + ".tmp", so)
+    secs = time.perf_counter() - t0
+    ldd = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+    return so, secs, ("libomp" in ldd or "libgomp" in ldd or "libiomp" in ldd)
+
+
+# ---------------------------------------------------------------- reference
+
+def act_quant(x):
+    amax = np.maximum(np.abs(x).max(axis=1, keepdims=True), np.float32(1e-5))
+    s = (np.float32(127) / amax.astype(np.float32)).astype(np.float32)
+    xq = np.clip(np.rint(x * s), -128, 127).astype(np.float32)
+    return xq, s
+
+
+def reference(x, wq_f32, gamma):
+    """Integer BitLinear. The f32 GEMM on integer values is exact: every
+    partial sum is an integer below 128·K ≤ 2^24 for K ≤ 131072."""
+    assert x.shape[1] <= 131072
+    xq, s = act_quant(x)
+    acc = xq @ wq_f32.T
+    return (acc * np.float32(gamma)) / s
+
+
+# ---------------------------------------------------------------- timing
+
+class Timing:
+    def __init__(self, args):
+        self.min_reps, self.max_reps = args.min_reps, args.max_reps
+        self.min_seconds, self.warmup = args.min_seconds, args.warmup
+
+
+def time_entry(lib, fn_addr, sets, timing):
+    """sets: list of buffer lists (pointers). → per-call seconds."""
+    nbuf = len(sets[0])
+    flat = (ctypes.c_void_p * (nbuf * len(sets)))(*[p for s in sets for p in s])
+    times = (ctypes.c_double * timing.max_reps)()
+    n = lib.bench_entry(fn_addr, flat, nbuf, len(sets), timing.warmup,
+                        timing.min_reps, timing.max_reps, timing.min_seconds, times)
+    return list(times[:n])
+
+
+def time_openblas(lib, mats, x, y, T, N, K, timing):
+    ptrs = (ctypes.c_void_p * len(mats))(*[m.ctypes.data for m in mats])
+    times = (ctypes.c_double * timing.max_reps)()
+    n = lib.bench_openblas(ptrs, len(mats), x.ctypes.data, y.ctypes.data, T, N, K,
+                           timing.warmup, timing.min_reps, timing.max_reps,
+                           timing.min_seconds, times)
+    return list(times[:n])
+
+
+COLD_FACTOR = 16  # "cold": the buffers cycled through total ≥ 16·L3 (512 MB here)
+
+
+def copies_for(nbytes, l3, cold):
+    """Buffer copies to cycle through so the working set is ≥ 16·L3: with
+    2·L3 or 4·L3 a streaming kernel still hit partly in L3 here (2 threads
+    read 128 MB of weights faster than a 1 GB streaming read)."""
+    if not cold or nbytes >= COLD_FACTOR * l3:
+        return 1
+    return -(-COLD_FACTOR * l3 // nbytes)
+
+
+def entry(kind, T, N, K, times, weight_bytes, extra_bytes, dram, **kw):
+    st = common.stats(times)
+    e = {"kind": kind, "T": T, "N": N, "K": K, **kw, **st,
+         "weight_bytes": weight_bytes, "bytes_per_call": weight_bytes + extra_bytes}
+    for which in ("best", "median"):
+        sec = st[f"ms_{which}"] / 1e3
+        e[f"weight_GBps_{which}"] = weight_bytes / sec / 1e9
+        e[f"GMACps_{which}"] = T * N * K / sec / 1e9
+    if dram:
+        best = e["weight_GBps_best"]
+        e["ratio_weight_GBps_to_dram_1t"] = best / dram["threads_1"]["GBps_best"]
+        e["ratio_weight_GBps_to_dram_all"] = best / dram[f"threads_{dram['all']}"]["GBps_best"]
+    return e
+
+
+def run_kernel_worker(job):
+    """Time one kernel in this process (used with OMP_NUM_THREADS set)."""
+    data = np.load(job["data"])
+    lib = common.harness()
+    klib = ctypes.CDLL(job["so"])
+    fn = ctypes.cast(klib.bitttt_entry_bl, ctypes.c_void_p).value
+    x, y, g = data["x"], np.empty((job["T"], job["N"]), np.float32), data["g"]
+    packs = [common.aligned_copy(data["packed"]) for _ in range(job["copies"])]
+    sets = [[x.ctypes.data, p.ctypes.data, g.ctypes.data, y.ctypes.data] for p in packs]
+    t = Timing(argparse.Namespace(**job["timing"]))
+    common.emit({"times": time_entry(lib, fn, sets, t)})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=common.default_build(),
+                    help="build dir with bin/bitttt-opt (default: $BITTTT_BUILD, "
+                         "build-bench, build)")
+    ap.add_argument("--shapes", default=DEFAULT_SHAPES,
+                    help=f"comma-separated NxK (out x in); default {DEFAULT_SHAPES}")
+    ap.add_argument("--tokens", default="1,64", help="T values (default 1,64)")
+    ap.add_argument("--targets", default="auto",
+                    help="x86-64-v3,x86-64-v4 (default: v3, plus v4 if the CPU "
+                         "has AVX-512 VNNI)")
+    ap.add_argument("--min-reps", type=int, default=5)
+    ap.add_argument("--max-reps", type=int, default=1000)
+    ap.add_argument("--min-seconds", type=float, default=1.0,
+                    help="keep timing a config until this much time was spent")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--no-cold", action="store_true",
+                    help="skip the cache-cold runs (weights cycled over ≥ 2·L3)")
+    ap.add_argument("--no-openblas", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="shapes 2048x2048,4096x4096 only, fewer reps")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        import json
+        with open(args.worker) as f:
+            return run_kernel_worker(json.load(f))
+    if args.quick:
+        args.shapes, args.min_seconds, args.min_reps = "2048x2048,4096x4096", 0.3, 3
+    timing = Timing(args)
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    tokens = [int(t) for t in args.tokens.split(",")]
+    targets = (["x86-64-v3"] + (["x86-64-v4"] if common.has_vnni() else [])
+               if args.targets == "auto" else args.targets.split(","))
+    if "x86-64-v4" in targets and not common.has_vnni():
+        sys.exit("x86-64-v4 needs AVX-512 VNNI, which this CPU lacks")
+    opt = os.path.join(args.build, "bin", "bitttt-opt")
+    if not os.access(opt, os.X_OK):
+        sys.exit(f"no {opt}: build the project first (see bench/README.md)")
+
+    mach = common.machine()
+    l3 = mach["l3_bytes"]
+    ncpu = mach["cpus_usable"]
+    lib = common.harness()
+    blas_default_threads = lib.openblas_threads(0)
+    lib.openblas_threads(1)
+    doc = {"benchmark": "bitttt packed ternary BitLinear kernels",
+           "machine": mach, "build": os.path.abspath(args.build),
+           "build_tool_mtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(
+               os.path.getmtime(opt))),
+           "git_head": subprocess.run(["git", "-C", common.REPO, "rev-parse", "HEAD"],
+                                      capture_output=True, text=True).stdout.strip(),
+           "git_dirty_files": subprocess.run(
+               ["git", "-C", common.REPO, "status", "--short", "--untracked-files=no"],
+               capture_output=True, text=True).stdout.split("\n")[:-1],
+           "settings": {"shapes": args.shapes, "tokens": tokens, "targets": targets,
+                        "min_reps": args.min_reps, "min_seconds": args.min_seconds,
+                        "warmup": args.warmup, "cold": not args.no_cold,
+                        "openblas_default_threads": blas_default_threads},
+           "results": []}
+
+    log(f"[bench] DRAM read bandwidth (1 and {ncpu} threads)...")
+    dram = common.dram_bandwidth(sorted({1, ncpu}), reps=10)
+    dram["all"] = ncpu
+    doc["dram_read"] = dram
+    log(f"[bench]   1 thread {dram['threads_1']['GBps_best']:.1f} GB/s, "
+        f"{ncpu} threads {dram[f'threads_{ncpu}']['GBps_best']:.1f} GB/s")
+
+    rng = np.random.default_rng(args.seed)
+    for (N, K) in shapes:
+        log(f"[bench] shape {N}x{K}: generating weights...")
+        wq = rng.integers(-1, 2, size=(N, K), dtype=np.int8)
+        packed = common.aligned_copy(pack_i2_b128(wq))
+        assert packed.shape == (N, row_bytes(K))
+        gamma = np.array(0.0123, dtype=np.float32)
+        wbytes = packed.nbytes
+        dense = common.aligned_copy(wq.astype(np.float32))
+        del wq
+        for T in tokens:
+            x = common.aligned_copy(
+                (rng.standard_normal((T, K)) * 2.0).astype(np.float32))
+            t0 = time.perf_counter()
+            expect = reference(x, dense, gamma)
+            log(f"[bench]   T={T}: numpy reference {time.perf_counter() - t0:.2f}s")
+            io_bytes = x.nbytes + T * N * 4
+            for target in targets:
+                tag = f"{target} T={T} {N}x{K}"
+                try:
+                    so, csecs, omp = compile_kernel(args.build, target, T, N, K)
+                except Exception as exc:  # noqa: BLE001
+                    log(f"[bench]   {tag}: COMPILE FAILED {exc}")
+                    doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
+                                           "T": T, "N": N, "K": K, "error": str(exc)[:2000]})
+                    continue
+                klib = ctypes.CDLL(so)
+                fn = ctypes.cast(klib.bitttt_entry_bl, ctypes.c_void_p).value
+                y = common.aligned((T * N) * 4, np.float32).reshape(T, N)
+                bufs = (ctypes.c_void_p * 4)(x.ctypes.data, packed.ctypes.data,
+                                             gamma.ctypes.data, y.ctypes.data)
+                y[...] = np.nan
+                ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(fn)(bufs)
+                if not np.array_equal(y, expect):
+                    bad = int(np.count_nonzero(y != expect))
+                    log(f"[bench]   {tag}: WRONG RESULT ({bad} of {y.size} differ) — skipped")
+                    doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
+                                           "T": T, "N": N, "K": K, "correct": False,
+                                           "mismatches": bad})
+                    continue
+                thread_counts = [1] + ([ncpu] if omp and ncpu > 1 else [])
+                for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
+                    copies = copies_for(wbytes, l3, cache == "cold")
+                    if cache == "cold" and copies == 1:
+                        continue   # weights alone exceed 16·L3: "hot" is already cold
+                    if wbytes >= COLD_FACTOR * l3:
+                        cache = "dram"
+                    for th in thread_counts:
+                        if omp:
+                            times = time_kernel_subprocess(so, x, packed, gamma, T, N, K,
+                                                           copies, th, args)
+                        else:
+                            packs = [packed] + [common.aligned_copy(packed)
+                                                for _ in range(copies - 1)]
+                            sets = [[x.ctypes.data, p.ctypes.data, gamma.ctypes.data,
+                                     y.ctypes.data] for p in packs]
+                            times = time_entry(lib, fn, sets, timing)
+                            del packs, sets
+                        e = entry("bitttt_bitlinear", T, N, K, times, wbytes, io_bytes,
+                                  dram, target=target, threads=th,
+                                  kernel_links_openmp=omp, cache=cache,
+                                  weight_copies_cycled=copies, correct=True,
+                                  compile_seconds=round(csecs, 2),
+                                  cache_note=("one weight buffer > L3" if cache == "hot"
+                                              and wbytes > l3 else
+                                              "weights fit in L3" if cache == "hot"
+                                              else f"cycled over {copies} copies"))
+                        doc["results"].append(e)
+                        log(f"[bench]   {tag} {cache} th={th}: best {e['ms_best']:.3f} ms, "
+                            f"median {e['ms_median']:.3f} ms, "
+                            f"{e['weight_GBps_best']:.1f} GB/s, "
+                            f"{e['GMACps_best']:.1f} GMAC/s")
+            if not args.no_openblas:
+                for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
+                    copies = copies_for(dense.nbytes, l3, cache == "cold")
+                    if cache == "cold" and copies == 1:
+                        continue
+                    if dense.nbytes >= COLD_FACTOR * l3:
+                        cache = "dram"
+                    mats = [dense] + [common.aligned_copy(dense) for _ in range(copies - 1)]
+                    yb = np.empty((T, N), np.float32)
+                    for th in sorted({1, blas_default_threads}):
+                        got = lib.openblas_threads(th)
+                        times = time_openblas(lib, mats, x, yb, T, N, K, timing)
+                        kind = "openblas_sgemv" if T == 1 else "openblas_sgemm"
+                        e = entry(kind, T, N, K, times, dense.nbytes, io_bytes, dram,
+                                  threads=got, cache=cache, weight_copies_cycled=copies,
+                                  dtype="f32")
+                        doc["results"].append(e)
+                        log(f"[bench]   {kind} T={T} {N}x{K} {cache} th={got}: best "
+                            f"{e['ms_best']:.3f} ms, median {e['ms_median']:.3f} ms, "
+                            f"{e['weight_GBps_best']:.1f} GB/s, "
+                            f"{e['GMACps_best']:.1f} GMAC/s")
+                    # Park OpenBLAS's pool so its spinning threads cannot
+                    # steal a core from the next (single-threaded) kernel run.
+                    lib.openblas_threads(1)
+                    del mats
+        del dense, packed
+    doc["machine"]["loadavg_at_end"] = common._read("/proc/loadavg")
+    common.emit(doc)
+
+
+def time_kernel_subprocess(so, x, packed, gamma, T, N, K, copies, threads, args):
+    """An OpenMP kernel reads OMP_NUM_THREADS when libomp loads: time it in a
+    fresh process with that variable set."""
+    import json
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="bitttt-bench-") as d:
+        np.savez(os.path.join(d, "data.npz"), x=x, packed=packed, g=gamma)
+        job = {"so": so, "data": os.path.join(d, "data.npz"), "T": T, "N": N, "K": K,
+               "copies": copies,
+               "timing": {"min_reps": args.min_reps, "max_reps": args.max_reps,
+                          "min_seconds": args.min_seconds, "warmup": args.warmup}}
+        with open(os.path.join(d, "job.json"), "w") as f:
+            json.dump(job, f)
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
+                              os.path.join(d, "job.json")], env=env, check=True,
+                             capture_output=True, text=True).stdout
+    return json.loads(out)["times"]
+
+
+if __name__ == "__main__":
+    main()

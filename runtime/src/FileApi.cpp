@@ -5,55 +5,24 @@
 //
 //===----------------------------------------------------------------------===//
 #include "BittFile.h"
+#include "CApi.h"
 #include "Status.h"
 
 #include <cstring>
 #include <new>
 
 using bitttt::format::BittFile;
-using bitttt::format::ErrorCode;
 using bitttt::format::Status;
 using bitttt::format::TensorInfo;
 using bitttt::rt::fail;
+using bitttt::rt::nullArgument;
+using bitttt::rt::report;
 
 struct bitttt_file {
   std::unique_ptr<BittFile> file;
 };
 
 namespace {
-
-bitttt_status toC(ErrorCode code) {
-  switch (code) {
-  case ErrorCode::Ok:
-    return BITTTT_OK;
-  case ErrorCode::InvalidArgument:
-    return BITTTT_ERR_INVALID_ARGUMENT;
-  case ErrorCode::IO:
-    return BITTTT_ERR_IO;
-  case ErrorCode::Format:
-    return BITTTT_ERR_FORMAT;
-  case ErrorCode::Unsupported:
-    return BITTTT_ERR_UNSUPPORTED;
-  case ErrorCode::OutOfMemory:
-    return BITTTT_ERR_OUT_OF_MEMORY;
-  case ErrorCode::Internal:
-    return BITTTT_ERR_INTERNAL;
-  }
-  return BITTTT_ERR_INTERNAL;
-}
-
-bitttt_status report(const Status &s) {
-  return s.isOk() ? BITTTT_OK : fail(toC(s.code()), s.message());
-}
-
-bitttt_status nullArgument(const char *function, const char *argument) {
-  try {
-    return fail(BITTTT_ERR_INVALID_ARGUMENT,
-                std::string(function) + ": " + argument + " is NULL");
-  } catch (...) {
-    return BITTTT_ERR_INVALID_ARGUMENT;
-  }
-}
 
 bitttt_status describe(const BittFile &file, const TensorInfo &t,
                        bitttt_tensor_info *out) {

@@ -168,6 +168,38 @@ bitttt_status findState(const bitttt_session &s, const char *function,
 
 } // namespace
 
+namespace {
+
+/// state_get (`out`: state → data) and state_set (data → state) share their
+/// checks; the session is only written when `out` is false.
+bitttt_status copyState(bitttt_session *session, const char *function,
+                        const char *name, const char *dtype, int ndim,
+                        const int64_t *shape, void *data, bool out) {
+  if (!session)
+    return nullArgument(function, "session");
+  if (!name)
+    return nullArgument(function, "name");
+  if (!dtype)
+    return nullArgument(function, "dtype");
+  return guarded(function, [&] {
+    size_t i;
+    if (bitttt_status st =
+            findState(*session, function, name, dtype, ndim, shape, i))
+      return st;
+    size_t size = session->model->spec.states[i].nbytes;
+    if (size > 0 && !data)
+      return nullArgument(function, "data");
+    void *state = session->state[i].data();
+    if (out)
+      fill(*session->model->pool, data, state, size);
+    else
+      fill(*session->model->pool, state, data, size);
+    return BITTTT_OK;
+  });
+}
+
+} // namespace
+
 extern "C" {
 
 bitttt_status bitttt_session_create(const bitttt_model *model,
@@ -303,48 +335,17 @@ bitttt_status bitttt_session_state_get(const bitttt_session *session,
                                        const char *name, void *data,
                                        const char *dtype, int ndim,
                                        const int64_t *shape) {
-  const char *function = "bitttt_session_state_get";
-  if (!session)
-    return nullArgument(function, "session");
-  if (!name)
-    return nullArgument(function, "name");
-  if (!dtype)
-    return nullArgument(function, "dtype");
-  return guarded(function, [&] {
-    size_t i;
-    if (bitttt_status st =
-            findState(*session, function, name, dtype, ndim, shape, i))
-      return st;
-    size_t size = session->model->spec.states[i].nbytes;
-    if (size > 0 && !data)
-      return nullArgument(function, "data");
-    fill(*session->model->pool, data, session->state[i].data(), size);
-    return BITTTT_OK;
-  });
+  return copyState(const_cast<bitttt_session *>(session),
+                   "bitttt_session_state_get", name, dtype, ndim, shape, data,
+                   /*out=*/true);
 }
 
 bitttt_status bitttt_session_state_set(bitttt_session *session,
                                        const char *name, const void *data,
                                        const char *dtype, int ndim,
                                        const int64_t *shape) {
-  const char *function = "bitttt_session_state_set";
-  if (!session)
-    return nullArgument(function, "session");
-  if (!name)
-    return nullArgument(function, "name");
-  if (!dtype)
-    return nullArgument(function, "dtype");
-  return guarded(function, [&] {
-    size_t i;
-    if (bitttt_status st =
-            findState(*session, function, name, dtype, ndim, shape, i))
-      return st;
-    size_t size = session->model->spec.states[i].nbytes;
-    if (size > 0 && !data)
-      return nullArgument(function, "data");
-    fill(*session->model->pool, session->state[i].data(), data, size);
-    return BITTTT_OK;
-  });
+  return copyState(session, "bitttt_session_state_set", name, dtype, ndim,
+                   shape, const_cast<void *>(data), /*out=*/false);
 }
 
 } // extern "C"

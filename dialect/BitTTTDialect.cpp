@@ -1,17 +1,17 @@
 //===- BitTTTDialect.cpp - the bitttt dialect -------------------*- C++ -*-===//
-#include "dialect/BitTTTDialect.h"
-#include "dialect/BitTTTOps.h"
-#include "dialect/BitTTTTypes.h"
+#include "bitttt/Dialect/BitTTTDialect.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Dialect/BitTTTTypes.h"
 
 using namespace mlir;
 using namespace mlir::bitttt;
 
-#include "dialect/BitTTTDialect.cpp.inc"
+#include "bitttt/Dialect/BitTTTDialect.cpp.inc"
 
 void BitTTTDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
-#include "dialect/BitTTTOps.cpp.inc"
+#include "bitttt/Dialect/BitTTTOps.cpp.inc"
       >();
   registerTypes();
 }

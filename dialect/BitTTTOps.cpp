@@ -4,7 +4,7 @@
 // says which other value fixed the expected shape.
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/BitTTTOps.h"
+#include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -453,4 +453,4 @@ LogicalResult Dot2BitI8Op::verify() {
 }
 
 #define GET_OP_CLASSES
-#include "dialect/BitTTTOps.cpp.inc"
+#include "bitttt/Dialect/BitTTTOps.cpp.inc"

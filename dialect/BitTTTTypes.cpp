@@ -1,6 +1,6 @@
 //===- BitTTTTypes.cpp - bitttt types ---------------------------*- C++ -*-===//
-#include "dialect/BitTTTTypes.h"
-#include "dialect/BitTTTDialect.h"
+#include "bitttt/Dialect/BitTTTTypes.h"
+#include "bitttt/Dialect/BitTTTDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -10,12 +10,12 @@ using namespace mlir;
 using namespace mlir::bitttt;
 
 #define GET_TYPEDEF_CLASSES
-#include "dialect/BitTTTTypes.cpp.inc"
+#include "bitttt/Dialect/BitTTTTypes.cpp.inc"
 
 void BitTTTDialect::registerTypes() {
   addTypes<
 #define GET_TYPEDEF_LIST
-#include "dialect/BitTTTTypes.cpp.inc"
+#include "bitttt/Dialect/BitTTTTypes.cpp.inc"
       >();
 }
 

@@ -1,8 +1,8 @@
 //===- ModelBuilder.cpp - config + checkpoint -> bitttt module --*- C++ -*-===//
-#include "lib/Frontend/ModelBuilder.h"
+#include "bitttt/Frontend/ModelBuilder.h"
 
-#include "dialect/BitTTTDialect.h"
-#include "dialect/BitTTTOps.h"
+#include "bitttt/Dialect/BitTTTDialect.h"
+#include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,7 +46,7 @@ public:
   FunctionBuilder(MLIRContext &context, const ModelConfig &config)
       : config(config), builder(&context), f32(builder.getF32Type()) {}
 
-  func::FuncOp build(ModuleOp module, StringRef name, int64_t tokens);
+  Expected<func::FuncOp> build(ModuleOp module, StringRef name, int64_t tokens);
 
 private:
   RankedTensorType tensor(ArrayRef<int64_t> shape) {
@@ -55,17 +55,18 @@ private:
   Location nameLoc(const Twine &name) {
     return NameLoc::get(builder.getStringAttr(name));
   }
-  Value weight(const std::string &name) const {
-    auto it = weights.find(name);
-    assert(it != weights.end() && "weight not among the arguments");
-    return it->second;
-  }
+  /// The arguments of the weights `names` (prefixed with `layers.<layer>.`
+  /// when layer >= 0), or an error naming the first one that is not an
+  /// argument: expectedWeights() and this builder disagree, a bug reported
+  /// as an error rather than asserted.
+  Error lookup(int64_t layer, ArrayRef<StringRef> names,
+               SmallVectorImpl<Value> &out) const;
   /// Types of one layer's state slots, in stateSlots() order.
   SmallVector<Type> stateTypes();
   /// h = x + ttt(rms_norm1(x)); out = h + swiglu(rms_norm2(h)).
-  Value buildBlock(int64_t layer, Value x, ValueRange state,
-                   SmallVectorImpl<Value> &newState);
-  Value rmsNorm(Value x, StringRef weightName);
+  Expected<Value> buildBlock(int64_t layer, Value x, ValueRange state,
+                             SmallVectorImpl<Value> &newState);
+  Value rmsNorm(Value x, Value weight, StringRef name);
   /// The 0-d i64 `pos` state tensor as the `index` the TTT ops take, and back.
   Value posToIndex(Location loc, Value pos);
   Value posToTensor(Location loc, Value pos);
@@ -89,10 +90,23 @@ SmallVector<Type> FunctionBuilder::stateTypes() {
   return {tensor({d, d}), tensor({d, d}), index};
 }
 
-Value FunctionBuilder::rmsNorm(Value x, StringRef weightName) {
+Error FunctionBuilder::lookup(int64_t layer, ArrayRef<StringRef> names,
+                              SmallVectorImpl<Value> &out) const {
+  for (StringRef name : names) {
+    std::string full = layer >= 0 ? layerName(layer, name) : name.str();
+    auto it = weights.find(full);
+    if (it == weights.end())
+      return makeError("internal error: the model builder needs weight '" +
+                       full + "', which is not among the arguments of " +
+                       describeModel(config));
+    out.push_back(it->second);
+  }
+  return Error::success();
+}
+
+Value FunctionBuilder::rmsNorm(Value x, Value weight, StringRef name) {
   return ops::RMSNormOp::create(
-      builder, nameLoc(weightName.drop_back(strlen(".weight"))), x.getType(), x,
-      weight(weightName.str()),
+      builder, nameLoc(name), x.getType(), x, weight,
       builder.getF32FloatAttr(static_cast<float>(config.rmsEps)));
 }
 
@@ -108,23 +122,36 @@ Value FunctionBuilder::posToTensor(Location loc, Value pos) {
       builder, loc, RankedTensorType::get({}, builder.getI64Type()), i64);
 }
 
-Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
-                                  SmallVectorImpl<Value> &newState) {
-  auto w = [&](StringRef rest) { return weight(layerName(layer, rest)); };
+Expected<Value> FunctionBuilder::buildBlock(int64_t layer, Value x,
+                                            ValueRange state,
+                                            SmallVectorImpl<Value> &newState) {
+  static const StringRef kCommon[] = {
+      "norm1.weight", "norm2.weight", "mlp.gate_proj.weight",
+      "mlp.up_proj.weight", "mlp.down_proj.weight"};
+  static const StringRef kLinear[] = {
+      "ttt.q_proj.weight",   "ttt.k_proj.weight",  "ttt.v_proj.weight",
+      "ttt.o_proj.weight",   "ttt.lr_proj.weight", "ttt.lr_proj.bias",
+      "ttt.ttt_norm.weight", "ttt.ttt_norm.bias",  "ttt.post_norm.weight",
+      "ttt.post_norm.bias"};
+  static const StringRef kSeed[] = {"ttt.down.weight", "ttt.up.weight"};
+  bool linear = config.variant == TTTVariant::Linear;
+  SmallVector<Value> common, w;
+  if (Error e = lookup(layer, kCommon, common))
+    return std::move(e);
+  if (Error e = lookup(layer, linear ? ArrayRef<StringRef>(kLinear) : kSeed, w))
+    return std::move(e);
+
   Location tttLoc = nameLoc(layerName(layer, "ttt"));
-  Value normed = rmsNorm(x, layerName(layer, "norm1.weight"));
+  Value normed = rmsNorm(x, common[0], layerName(layer, "norm1"));
   Value ttt;
   Type index = builder.getIndexType();
-  if (config.variant == TTTVariant::Linear) {
+  if (linear) {
     Value pos = posToIndex(tttLoc, state[4]);
     auto op = ops::TTTLinearOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
-        state[2].getType(), state[3].getType(), index, normed,
-        w("ttt.q_proj.weight"), w("ttt.k_proj.weight"), w("ttt.v_proj.weight"),
-        w("ttt.o_proj.weight"), w("ttt.lr_proj.weight"), w("ttt.lr_proj.bias"),
-        w("ttt.ttt_norm.weight"), w("ttt.ttt_norm.bias"),
-        w("ttt.post_norm.weight"), w("ttt.post_norm.bias"), state[0], state[1],
-        state[2], state[3], pos, builder.getI64IntegerAttr(config.numHeads),
+        state[2].getType(), state[3].getType(), index, normed, w[0], w[1], w[2],
+        w[3], w[4], w[5], w[6], w[7], w[8], w[9], state[0], state[1], state[2],
+        state[3], pos, builder.getI64IntegerAttr(config.numHeads),
         builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
         builder.getI64IntegerAttr(config.actBits));
@@ -135,8 +162,8 @@ Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
     Value pos = posToIndex(tttLoc, state[2]);
     auto op = ops::TTTSeedOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
-        index, normed, w("ttt.down.weight"), w("ttt.up.weight"), state[0],
-        state[1], pos, builder.getI64IntegerAttr(config.miniBatch),
+        index, normed, w[0], w[1], state[0], state[1], pos,
+        builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();
@@ -144,17 +171,16 @@ Value FunctionBuilder::buildBlock(int64_t layer, Value x, ValueRange state,
         {op.getWOut(), op.getGradWOut(), posToTensor(tttLoc, op.getPosOut())});
   }
   Value h = arith::AddFOp::create(builder, tttLoc, x, ttt);
-  Value normed2 = rmsNorm(h, layerName(layer, "norm2.weight"));
+  Value normed2 = rmsNorm(h, common[1], layerName(layer, "norm2"));
   Location mlpLoc = nameLoc(layerName(layer, "mlp"));
-  Value mlp = ops::SwiGLUOp::create(
-      builder, mlpLoc, h.getType(), normed2, w("mlp.gate_proj.weight"),
-      w("mlp.up_proj.weight"), w("mlp.down_proj.weight"),
-      builder.getI64IntegerAttr(config.actBits));
-  return arith::AddFOp::create(builder, mlpLoc, h, mlp);
+  Value mlp = ops::SwiGLUOp::create(builder, mlpLoc, h.getType(), normed2,
+                                    common[2], common[3], common[4],
+                                    builder.getI64IntegerAttr(config.actBits));
+  return Value(arith::AddFOp::create(builder, mlpLoc, h, mlp));
 }
 
-func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
-                                    int64_t tokens) {
+Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
+                                              int64_t tokens) {
   std::vector<WeightSpec> specs = expectedWeights(config);
   ArrayRef<StringRef> slots = stateSlots(config);
   SmallVector<Type> layerStateTypes = stateTypes();
@@ -201,20 +227,27 @@ func::FuncOp FunctionBuilder::build(ModuleOp module, StringRef name,
     weights[spec.name] = entry->getArgument(1 + i);
   ValueRange state = entry->getArguments().drop_front(1 + specs.size());
 
+  SmallVector<Value> outer; // embed, norm_f, lm_head
+  if (Error e = lookup(-1, {"embed.weight", "norm_f.weight", "lm_head.weight"},
+                       outer))
+    return std::move(e);
   Value ids = entry->getArgument(0);
   Value x = ops::EmbeddingOp::create(builder, nameLoc("embed"),
                                      tensor({tokens, config.hiddenDim}),
-                                     weight("embed.weight"), ids);
+                                     outer[0], ids);
   SmallVector<Value> returned;
   returned.push_back(nullptr); // logits, set below
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     ValueRange layerState = state.slice(layer * slots.size(), slots.size());
-    x = buildBlock(layer, x, layerState, returned);
+    Expected<Value> out = buildBlock(layer, x, layerState, returned);
+    if (!out)
+      return out.takeError();
+    x = *out;
   }
-  Value normed = rmsNorm(x, "norm_f.weight");
+  Value normed = rmsNorm(x, outer[1], "norm_f");
   returned[0] = ops::LMHeadOp::create(builder, nameLoc("lm_head"),
                                       tensor({tokens, config.vocabSize}),
-                                      normed, weight("lm_head.weight"));
+                                      normed, outer[2]);
   func::ReturnOp::create(builder, nameLoc(name), returned);
   return func;
 }
@@ -273,27 +306,29 @@ Error checkPrefillChunk(const ModelConfig &c, int64_t chunk) {
   return Error::success();
 }
 
-Error checkCheckpoint(const ModelConfig &c, const SafeTensorsFile &checkpoint) {
-  StringRef path = checkpoint.path();
+Error checkCheckpoint(const ModelConfig &c,
+                      const format::BittFile &checkpoint) {
+  const std::string &path = checkpoint.path();
   std::vector<WeightSpec> specs = expectedWeights(c);
   llvm::StringSet<> expected;
   for (const WeightSpec &spec : specs) {
     expected.insert(spec.name);
-    const TensorView *t = checkpoint.lookup(spec.name);
+    const format::TensorInfo *t = checkpoint.find(spec.name);
     if (!t)
       return makeError(path + ": missing tensor '" + spec.name + "' (" +
                        describeModel(c) + " needs " + Twine(specs.size()) +
                        " tensors)");
-    if (ArrayRef<int64_t>(t->shape) != ArrayRef<int64_t>(spec.shape))
+    std::vector<int64_t> shape(spec.shape.begin(), spec.shape.end());
+    if (t->shape != shape)
       return makeError(path + ": tensor '" + spec.name + "' has shape " +
-                       formatShape(t->shape) + ", expected " +
-                       formatShape(spec.shape));
-    if (t->dtype != DType::F32)
+                       format::shapeText(t->shape) + ", expected " +
+                       format::shapeText(shape));
+    if (t->dtype != "F32")
       return makeError(path + ": tensor '" + spec.name + "' has dtype " +
-                       dtypeName(t->dtype) + ", expected F32");
+                       t->dtype + ", expected F32");
   }
   SmallVector<StringRef> extra;
-  for (const TensorView &t : checkpoint.tensors())
+  for (const format::TensorInfo &t : checkpoint.tensors())
     if (!expected.contains(t.name))
       extra.push_back(t.name);
   if (extra.empty())
@@ -312,7 +347,7 @@ Error checkCheckpoint(const ModelConfig &c, const SafeTensorsFile &checkpoint) {
 
 Expected<OwningOpRef<ModuleOp>>
 buildModelModule(MLIRContext &context, const ModelConfig &config,
-                 const SafeTensorsFile &checkpoint,
+                 const format::BittFile &checkpoint,
                  const ModelBuildOptions &options) {
   if (Error e = checkPrefillChunk(config, options.prefillChunk))
     return std::move(e);
@@ -324,8 +359,11 @@ buildModelModule(MLIRContext &context, const ModelConfig &config,
   OwningOpRef<ModuleOp> module =
       ModuleOp::create(NameLoc::get(StringAttr::get(&context, "model")));
   FunctionBuilder functions(context, config);
-  functions.build(*module, "prefill", options.prefillChunk);
-  functions.build(*module, "decode", 1);
+  for (auto [name, tokens] :
+       {std::pair<StringRef, int64_t>{"prefill", options.prefillChunk},
+        {"decode", 1}})
+    if (Expected<func::FuncOp> f = functions.build(*module, name, tokens); !f)
+      return f.takeError();
 
   // The config passed the reference model's rules; a module that still does
   // not verify means the dialect disagrees with them (or a bug here). Say

@@ -7,8 +7,8 @@
 // (PythonJson.h).
 //
 //===----------------------------------------------------------------------===//
-#include "lib/Frontend/ModelConfig.h"
-#include "lib/Frontend/PythonJson.h"
+#include "bitttt/Frontend/ModelConfig.h"
+#include "PythonJson.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/JSON.h"

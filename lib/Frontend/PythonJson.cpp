@@ -1,5 +1,5 @@
 //===- PythonJson.cpp - JSON as Python's json module reads it ------------===//
-#include "lib/Frontend/PythonJson.h"
+#include "PythonJson.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"

@@ -1,9 +1,11 @@
 //===- InitAll.cpp - one registration point for every bitttt tool ---------===//
-#include "lib/Registration/InitAll.h"
+#include "bitttt/Registration/InitAll.h"
 
-#include "dialect/BitTTTDialect.h"
-#include "lib/Transforms/Passes.h"
-#include "lib/Transforms/Pipelines.h"
+#include "bitttt/Dialect/BitTTTDialect.h"
+#include "bitttt/Pipelines/Pipelines.h"
+#include "bitttt/Target/CPU/Passes.h"
+#include "bitttt/Target/X86/Passes.h"
+#include "bitttt/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -20,5 +22,7 @@ void bitttt::registerAllDialects(mlir::DialectRegistry &registry) {
 void bitttt::registerAllPasses() {
   mlir::registerAllPasses();
   mlir::bitttt::registerBitTTTPasses();
+  mlir::bitttt::registerBitTTTX86Passes();
+  mlir::bitttt::registerBitTTTCPUPasses();
   mlir::bitttt::registerPipelines();
 }

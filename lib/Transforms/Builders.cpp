@@ -1,5 +1,5 @@
 //===- Builders.cpp - small helpers to build linalg on tensors ------------===//
-#include "lib/Transforms/Builders.h"
+#include "Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -111,17 +111,17 @@ Value mlir::bitttt::buildRowParallel(
         SmallVector<OpFoldResult> sizes = {tokensOfr, rb.getIndexAttr(1)};
         SmallVector<OpFoldResult> strides = {rb.getIndexAttr(1),
                                              rb.getIndexAttr(1)};
-        Value column = tensor::ExtractSliceOp::create(rb, shared, offsets,
-                                                      sizes, strides);
+        Value column =
+            tensor::ExtractSliceOp::create(rb, shared, offsets, sizes, strides);
         auto tokLoop = scf::ForOp::create(
             rb, c0, tokens, c1, ValueRange{column},
             [&](OpBuilder &ob2, Location loc2, Value t, ValueRange iter) {
               ImplicitLocOpBuilder tbld(loc2, ob2);
               Value y = element(tbld, r, t);
               Value zero = arith::ConstantIndexOp::create(tbld, 0);
-              scf::YieldOp::create(tbld, ValueRange{tensor::InsertOp::create(
-                                             tbld, y, iter[0],
-                                             ValueRange{t, zero})});
+              scf::YieldOp::create(tbld,
+                                   ValueRange{tensor::InsertOp::create(
+                                       tbld, y, iter[0], ValueRange{t, zero})});
             });
         auto inParallel = scf::InParallelOp::create(rb);
         rb.setInsertionPointToStart(inParallel.getBody());

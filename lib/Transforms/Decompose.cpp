@@ -5,17 +5,17 @@
 // so f32 results agree to rounding and int8 paths agree exactly.
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Builders.h"
-#include "lib/Transforms/DecomposeTTT.h"
-#include "lib/Transforms/Passes.h"
+#include "Builders.h"
+#include "DecomposeTTT.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Passes.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTDECOMPOSE
-#include "lib/Transforms/Passes.h.inc"
+#include "bitttt/Transforms/Passes.h.inc"
 } // namespace mlir::bitttt
 
 using namespace mlir;
@@ -417,8 +417,8 @@ struct EmbeddingPattern : OpRewritePattern<EmbeddingOp> {
 /// from `col`, each into its own accumulator (independent FMA chains).
 constexpr int64_t kLanes = 8, kUnroll = 4;
 
-SmallVector<Value> denseStep(ImplicitLocOpBuilder &b, Value x, Value w,
-                             Value r, Value t, Value col, ValueRange accs,
+SmallVector<Value> denseStep(ImplicitLocOpBuilder &b, Value x, Value w, Value r,
+                             Value t, Value col, ValueRange accs,
                              bool inBounds) {
   Type f32 = b.getF32Type();
   auto xVec = VectorType::get({kLanes}, f32);
@@ -474,8 +474,8 @@ struct LMHeadPattern : OpRewritePattern<LMHeadOp> {
               });
           SmallVector<Value> accs(loop.getResults());
           if (cols % chunk)
-            accs = denseStep(lb, x, w, r, t, tb.index(full * chunk), accs,
-                             false);
+            accs =
+                denseStep(lb, x, w, r, t, tb.index(full * chunk), accs, false);
           Value sum = accs[0];
           for (Value a : ArrayRef<Value>(accs).drop_front())
             sum = arith::AddFOp::create(lb, sum, a);

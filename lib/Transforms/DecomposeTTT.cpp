@@ -13,10 +13,10 @@
 // the reference model's tests prove), so prefill and decode share it.
 //
 //===----------------------------------------------------------------------===//
-#include "lib/Transforms/DecomposeTTT.h"
+#include "DecomposeTTT.h"
 
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Builders.h"
+#include "Builders.h"
+#include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

@@ -1,12 +1,12 @@
 //===- ExposeActQuant.cpp - packed BitLinear → act_quant + bitlinear_q ----===//
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Passes.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTEXPOSEACTQUANT
-#include "lib/Transforms/Passes.h.inc"
+#include "bitttt/Transforms/Passes.h.inc"
 } // namespace mlir::bitttt
 
 using namespace mlir;

@@ -1,12 +1,12 @@
 //===- FuseGateUp.cpp - SwiGLU gate/up/silu·mul → gate_up_q ---------------===//
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Passes.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTFUSEGATEUP
-#include "lib/Transforms/Passes.h.inc"
+#include "bitttt/Transforms/Passes.h.inc"
 } // namespace mlir::bitttt
 
 using namespace mlir;

@@ -10,16 +10,16 @@
 // one row's codes stay in L1 while every token of a prefill chunk reads them.
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Builders.h"
-#include "lib/Transforms/Passes.h"
+#include "Builders.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTLOWERPACKEDBITLINEAR
-#include "lib/Transforms/Passes.h.inc"
+#include "bitttt/Transforms/Passes.h.inc"
 } // namespace mlir::bitttt
 
 using namespace mlir;

@@ -10,14 +10,14 @@
 // checkpoint's data the same way when it writes the `.bitt` (never into code).
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/BitTTTOps.h"
-#include "lib/Transforms/Passes.h"
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Passes.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTPACKWEIGHTS
-#include "lib/Transforms/Passes.h.inc"
+#include "bitttt/Transforms/Passes.h.inc"
 } // namespace mlir::bitttt
 
 using namespace mlir;

@@ -8,8 +8,8 @@
 #ifndef BITTTT_RUNTIME_CAPI_H
 #define BITTTT_RUNTIME_CAPI_H
 
-#include "BittFile.h"
 #include "Status.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <exception>
 #include <new>

@@ -4,9 +4,9 @@
 // message, and no exception ever leaves an extern "C" function.
 //
 //===----------------------------------------------------------------------===//
-#include "BittFile.h"
 #include "CApi.h"
 #include "Status.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <cstring>
 #include <new>

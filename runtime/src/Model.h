@@ -3,11 +3,11 @@
 #ifndef BITTTT_RUNTIME_MODEL_H
 #define BITTTT_RUNTIME_MODEL_H
 
-#include "BittFile.h"
 #include "ModelSpec.h"
 #include "SharedObject.h"
 #include "ThreadPool.h"
 #include "bitttt.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <map>
 #include <memory>

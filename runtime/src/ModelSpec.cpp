@@ -8,7 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ModelSpec.h"
-#include "BittHeader.h"
+
+#include <nlohmann/json.hpp>
 
 #include <limits>
 #include <set>
@@ -19,10 +20,6 @@ using bitttt::format::Status;
 using nlohmann::json;
 
 namespace bitttt::rt {
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  return format::detail::formatShape(shape);
-}
 
 size_t ModelSpec::stateIndex(const std::string &name) const {
   for (size_t i = 0; i < states.size(); ++i)
@@ -215,7 +212,7 @@ Status SpecParser::parseBuffer(const std::string &field, const json &entry,
                                               "integers");
     out.shape.push_back(dim.get<int64_t>());
   }
-  if (!format::detail::shapeBytes(out.shape, out.dtype, out.nbytes))
+  if (!format::shapeBytes(out.shape, out.dtype, out.nbytes))
     return fieldError(field + ".shape",
                       "is " + shape.dump() + ", which overflows");
   std::string what = quote(out.name) + " (" + field + ")";

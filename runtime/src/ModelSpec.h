@@ -10,7 +10,7 @@
 #ifndef BITTTT_RUNTIME_MODELSPEC_H
 #define BITTTT_RUNTIME_MODELSPEC_H
 
-#include "BittFile.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <cstdint>
 #include <map>
@@ -82,8 +82,7 @@ struct ModelSpec {
 /// Messages name the file and the header field or tensor at fault.
 format::Status parseModelSpec(const format::BittFile &file, ModelSpec &out);
 
-/// "[2, 3]".
-std::string shapeText(const std::vector<int64_t> &shape);
+using format::shapeText;
 
 } // namespace bitttt::rt
 

@@ -2,7 +2,7 @@
 #ifndef BITTTT_RUNTIME_SHAREDOBJECT_H
 #define BITTTT_RUNTIME_SHAREDOBJECT_H
 
-#include "BittFile.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <memory>
 #include <string>

@@ -7,13 +7,13 @@
 // v2 next to the packed weights (--emit=bitt; docs/abi.md).
 //
 //===----------------------------------------------------------------------===//
-#include "lib/Frontend/ModelBuilder.h"
-#include "lib/Frontend/ModelConfig.h"
-#include "lib/Frontend/SafeTensors.h"
-#include "lib/Registration/InitAll.h"
-#include "lib/Target/BittEmitter.h"
-#include "lib/Target/CpuArtifact.h"
-#include "lib/Transforms/Pipelines.h"
+#include "bitttt/Format/BittFile.h"
+#include "bitttt/Frontend/ModelBuilder.h"
+#include "bitttt/Frontend/ModelConfig.h"
+#include "bitttt/Pipelines/Pipelines.h"
+#include "bitttt/Registration/InitAll.h"
+#include "bitttt/Target/Bitt/BittEmitter.h"
+#include "bitttt/Target/X86/SharedObject.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -178,10 +178,11 @@ int main(int argc, char **argv) {
 
   SmallString<256> weightsPath(modelDir);
   sys::path::append(weightsPath, "model.safetensors");
-  Expected<bitttt::SafeTensorsFile> checkpoint =
-      bitttt::SafeTensorsFile::open(weightsPath);
-  if (!checkpoint)
-    return fail(checkpoint.takeError());
+  std::unique_ptr<bitttt::format::BittFile> checkpoint;
+  if (bitttt::format::Status s =
+          bitttt::format::BittFile::open(std::string(weightsPath), checkpoint);
+      !s)
+    return fail(s.message());
 
   mlir::DialectRegistry registry;
   bitttt::registerAllDialects(registry);
@@ -230,7 +231,7 @@ int main(int argc, char **argv) {
       contents.configJson = readOptionalFile(modelDir, "config.json");
       contents.tokenizerJson = readOptionalFile(modelDir, "tokenizer.json");
       contents.config = &*config;
-      contents.checkpoint = &*checkpoint;
+      contents.checkpoint = checkpoint.get();
       contents.functions = std::move(*abi);
       if (outputPath == "-")
         return fail("a .bitt cannot go to stdout: name an output file");

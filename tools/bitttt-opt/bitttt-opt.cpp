@@ -4,7 +4,7 @@
 // dialect, passes and pipelines.
 //
 //===----------------------------------------------------------------------===//
-#include "lib/Registration/InitAll.h"
+#include "bitttt/Registration/InitAll.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"

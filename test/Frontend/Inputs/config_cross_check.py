@@ -149,7 +149,7 @@ def compiled_error(tool, case_dir):
     out = os.path.join(case_dir, "out.mlir")
     r = subprocess.run([tool, case_dir, "-o", out], capture_output=True, text=True)
     assert r.returncode == 1 and not os.path.exists(out), (r.returncode, r.stderr)
-    if "model.safetensors: cannot read" in r.stderr:
+    if "model.safetensors: cannot open" in r.stderr:
         return None, r.stderr
     m = re.search(r"field '([^']*)': (.*)", r.stderr)
     return ((m.group(1), m.group(2)) if m else ("<root>", None)), r.stderr

@@ -1,5 +1,5 @@
 //===- BittFileTest.cpp - .bitt v2 writer and reader round trips ----------===//
-#include "BittFile.h"
+#include "bitttt/Format/BittFile.h"
 #include "BittTestUtil.h"
 
 #include <nlohmann/json.hpp>

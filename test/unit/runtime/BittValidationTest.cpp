@@ -5,8 +5,8 @@
 // the offending tensor or field.
 //
 //===----------------------------------------------------------------------===//
-#include "BittFile.h"
 #include "BittTestUtil.h"
+#include "bitttt/Format/BittFile.h"
 
 using namespace bitttt::format;
 using bitttt::test::bitt;

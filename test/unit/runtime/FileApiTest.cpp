@@ -1,7 +1,7 @@
 //===- FileApiTest.cpp - the bitttt_file_* C API --------------------------===//
-#include "BittFile.h"
 #include "BittTestUtil.h"
 #include "bitttt.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <cstring>
 

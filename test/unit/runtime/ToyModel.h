@@ -17,9 +17,9 @@
 #ifndef BITTTT_TEST_TOYMODEL_H
 #define BITTTT_TEST_TOYMODEL_H
 
-#include "BittFile.h"
 #include "BittTestUtil.h"
 #include "bitttt.h"
+#include "bitttt/Format/BittFile.h"
 
 #include <nlohmann/json.hpp>
 

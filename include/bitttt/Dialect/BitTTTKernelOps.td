@@ -1,0 +1,50 @@
+//===- BitTTTKernelOps.td - vector-level kernel primitives -*- tablegen -*-===//
+//
+// Ops that kernel lowerings emit on vectors. They are Pure (so one-shot
+// bufferization passes them through) and become target intrinsics late.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BITTTT_KERNEL_OPS_TD
+#define BITTTT_KERNEL_OPS_TD
+
+include "bitttt/Dialect/BitTTTDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def BitTTT_Vec32xI8 : Type<
+    CPred<"$_self == ::mlir::VectorType::get({32}, "
+          "::mlir::IntegerType::get($_self.getContext(), 8))">,
+    "vector<32xi8>">,
+    BuildableType<"::mlir::VectorType::get({32}, $_builder.getI8Type())">;
+def BitTTT_Vec8xI32 : Type<
+    CPred<"$_self == ::mlir::VectorType::get({8}, "
+          "::mlir::IntegerType::get($_self.getContext(), 32))">,
+    "vector<8xi32>">,
+    BuildableType<"::mlir::VectorType::get({8}, $_builder.getI32Type())">;
+
+def BitTTT_Dot2BitI8Op : BitTTT_Op<"dot_2bit_i8",
+    [Pure, SameVariadicOperandSize]> {
+  let summary = "accumulate dot products of 2-bit codes with int8 values";
+  let description = [{
+    `result[i] = acc[i] + Σ_n Σ_{j<4} codes_n[4i+j] · values_n[4i+j]` with
+    `codes` read as unsigned bytes in [0, 3] (2-bit ternary codes, larger
+    values are undefined behaviour) and `values` as signed int8; `i < 8`.
+    `bitttt-lower-x86-dot` turns it into `vpdpbusd` (AVX-512 VNNI) or
+    `vpmaddubsw` + `vpmaddwd` (AVX2); the [0, 3] bound keeps AVX2's 16-bit
+    intermediate sums exact for up to 4 pairs.
+
+    ```mlir
+    %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
+    ```
+  }];
+  let arguments = (ins BitTTT_Vec8xI32:$acc,
+                   Variadic<BitTTT_Vec32xI8>:$codes,
+                   Variadic<BitTTT_Vec32xI8>:$values);
+  let results = (outs BitTTT_Vec8xI32:$result);
+  let assemblyFormat = [{
+    $acc `,` `[` $codes `]` `,` `[` $values `]` attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // BITTTT_KERNEL_OPS_TD

@@ -1,0 +1,78 @@
+//===- ModelBuilder.h - config + checkpoint -> bitttt module -----*- C++
+//-*-===//
+//
+// Builds the MLIR module of a Bit-TTT model: `@prefill` over a chunk of T
+// tokens and `@decode` over one token, both
+//
+//   (%ids: tensor<Txi32> {bitttt.io = "ids"},
+//    <weights, canonical order, {bitttt.tensor = "<safetensors name>"}>,
+//    <TTT state per layer, {bitttt.state = "layers.{i}.ttt.<slot>"}>)
+//     -> (tensor<TxVxf32> {bitttt.io = "logits"}, <new TTT state>)
+//
+// Weights are arguments, never constants, so one compiled module serves
+// every checkpoint of its config; the checkpoint only has to match the
+// config (every tensor present, F32, with the expected shape, nothing else).
+// docs/frontend.md describes the interface.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BITTTT_FRONTEND_MODELBUILDER_H
+#define BITTTT_FRONTEND_MODELBUILDER_H
+
+#include "bitttt/Format/BittFile.h"
+#include "bitttt/Frontend/ModelConfig.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
+namespace bitttt {
+
+struct ModelBuildOptions {
+  /// Tokens per @prefill call; a positive multiple of ttt.mini_batch.
+  int64_t prefillChunk = 64;
+};
+
+/// A checkpoint tensor the model needs (all are F32).
+struct WeightSpec {
+  std::string name;
+  llvm::SmallVector<int64_t, 3> shape;
+};
+
+/// Every tensor of a checkpoint for `config`, in the canonical argument
+/// order: embed.weight; per layer norm1, norm2, mlp.{gate,up,down}_proj, then
+/// the TTT tensors (linear: q,k,v,o_proj, lr_proj.{weight,bias}, W0, b0,
+/// ttt_norm.{weight,bias}, post_norm.{weight,bias}; seed: down, up);
+/// norm_f.weight; lm_head.weight.
+std::vector<WeightSpec> expectedWeights(const ModelConfig &config);
+
+/// The state slots of one layer, in argument order: linear `w, c, grad_w,
+/// grad_c, pos`; seed `w, grad_w, pos`.
+llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &config);
+
+/// Checks that `chunk` is a positive multiple of ttt.mini_batch.
+llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
+
+/// Checks the checkpoint against expectedWeights(config): every tensor is
+/// present with dtype F32 and the expected shape, and there is no other.
+llvm::Error checkCheckpoint(const ModelConfig &config,
+                            const format::BittFile &checkpoint);
+
+/// Checks options and checkpoint, builds @prefill and @decode, and verifies
+/// the module. `context` must have the bitttt, func, arith and tensor
+/// dialects loaded or registered.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildModelModule(mlir::MLIRContext &context, const ModelConfig &config,
+                 const format::BittFile &checkpoint,
+                 const ModelBuildOptions &options);
+
+} // namespace bitttt
+
+#endif // BITTTT_FRONTEND_MODELBUILDER_H

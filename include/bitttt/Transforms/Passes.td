@@ -1,0 +1,93 @@
+//===- Passes.td - target-independent bitttt passes -------*- tablegen -*-===//
+
+#ifndef BITTTT_TRANSFORMS_PASSES_TD
+#define BITTTT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def BitTTTDecompose : Pass<"bitttt-decompose", "mlir::func::FuncOp"> {
+  let summary = "Decompose high-level bitttt ops into linalg, tensor, arith and math";
+  let description = [{
+    Rewrites the norm, quantization, BitLinear (latent f32 weights), SwiGLU,
+    embedding and LM-head ops into `linalg.generic`s on tensors with the
+    exact numerics of DESIGN.md §1: round-half-to-even quantizers, int32
+    dot products for int8 activations, `(dot · γ) / s` scaling. BitLinear ops
+    on packed weights are left for the packed-kernel lowering. With
+    `layers-only`, only TTT and SwiGLU are rewritten (into BitLinears,
+    LayerNorms, `silu_mul` and loops), so that weight packing and the fusion
+    passes see the BitLinears and norms.
+  }];
+  let options = [
+    Option<"layersOnly", "layers-only", "bool", /*default=*/"false",
+           "Only decompose the layer ops (TTT, SwiGLU)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
+def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::func::FuncOp"> {
+  let summary = "Turn latent BitLinear weight arguments into packed ones";
+  let description = [{
+    Every argument `{bitttt.tensor = "W"}` used only as BitLinear weights
+    becomes `!bitttt.packed_ternary {bitttt.tensor = "W.codes"}` plus
+    `tensor<f32> {bitttt.tensor = "W.scale"}` (γ), and those BitLinears take
+    the packed form. Run after `bitttt-decompose` has exposed the BitLinears
+    inside SwiGLU; the weights themselves are packed by the compiler into
+    the `.bitt` file (docs/packing.md), never into code.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def BitTTTExposeActQuant : Pass<"bitttt-expose-act-quant", "mlir::func::FuncOp"> {
+  let summary = "Split packed int8 BitLinears into act_quant + bitlinear_q";
+  let description = [{
+    `bitlinear %x, %packed scale %γ` (act_bits 8) becomes
+    `act_quant %x` + `bitlinear_q`. Followed by CSE, BitLinears of one input
+    (TTT's q, k, v; SwiGLU's gate, up) share a single quantization, and the
+    fusion passes see the quantizer.
+  }];
+}
+
+def BitTTTFuseGateUp : Pass<"bitttt-fuse-gate-up", "mlir::func::FuncOp"> {
+  let summary = "Fuse SwiGLU's gate and up projections and its silu·mul";
+  let description = [{
+    `silu_mul(bitlinear_q(xq, s, Wg), bitlinear_q(xq, s, Wu))` with both
+    projections used only there becomes `gate_up_q(xq, s, Wg, Wu)`: one
+    kernel that loads each activation block once for both weights and
+    stores `silu(g)·u` directly.
+  }];
+}
+
+def BitTTTFuseNormQuant : Pass<"bitttt-fuse-norm-quant", "mlir::func::FuncOp"> {
+  let summary = "Fuse RMSNorm with the int8 quantization of its output";
+  let description = [{
+    `act_quant(rms_norm(x, g))`, where the norm feeds only quantizers, becomes
+    `rms_norm_act_quant(x, g)`: the normalized f32 tensor is never stored.
+    With the quantized BitLinears behind it this is the RMSNorm +
+    activation-quantization + BitLinear fusion.
+  }];
+}
+
+def BitTTTLowerPackedBitLinear
+    : Pass<"bitttt-lower-packed-bitlinear", "mlir::func::FuncOp"> {
+  let summary = "Lower BitLinear on packed ternary weights to SIMD loops";
+  let description = [{
+    Rewrites `bitttt.bitlinear %x, %packed scale %γ` into: per-token int8
+    activation quantization, a zero pad of the activations to whole 128-wide
+    blocks, per-token `Σx`, and a loop nest over rows and tokens whose inner
+    loop streams 32-byte blocks of `i2_b128` codes, unpacks them with
+    shift/and and accumulates `bitttt.dot_2bit_i8` (int8 × 2-bit codes). The
+    signed result is `Σ q·x − Σ x` with `q = w + 1`. Packed function
+    arguments become `tensor<R x RB x i8>`.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // BITTTT_TRANSFORMS_PASSES_TD

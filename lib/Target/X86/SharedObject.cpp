@@ -1,0 +1,212 @@
+//===- CpuArtifact.cpp - LLVM dialect → x86-64 shared object --------------===//
+#include "bitttt/Target/X86/SharedObject.h"
+
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace bitttt;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+constexpr CpuTarget kTargets[] = {
+    {"x86-64-v4", "x86-64-v4", "+avx512vnni"},
+    {"x86-64-v3", "x86-64-v3", ""},
+};
+
+Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CpuTarget &target) {
+  static const bool initialized = [] {
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  llvm::Triple triple("x86_64-unknown-linux-gnu");
+  std::string error;
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!t)
+    return makeError("no LLVM x86 target: " + error);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
+      triple, target.cpu, target.features, options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return makeError(llvm::Twine("cannot create a target machine for ") +
+                     target.name);
+  return std::move(tm);
+}
+
+/// MLIR (LLVM dialect) → LLVM module optimized at -O3 for `tm`.
+Expected<std::unique_ptr<llvm::Module>>
+optimizedModule(mlir::ModuleOp module, llvm::LLVMContext &context,
+                llvm::TargetMachine &tm) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, context, "bitttt");
+  if (!llvmModule)
+    return makeError("translation of the lowered module to LLVM IR failed");
+  llvmModule->setTargetTriple(tm.getTargetTriple());
+  llvmModule->setDataLayout(tm.createDataLayout());
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    if (!tm.getTargetFeatureString().empty())
+      f.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  mpm.run(*llvmModule, mam);
+  return std::move(llvmModule);
+}
+
+/// An optimized LLVM module for a target, with the objects it lives in.
+struct CompiledModule {
+  std::unique_ptr<llvm::TargetMachine> machine;
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+};
+
+Expected<CompiledModule> compile(mlir::ModuleOp module,
+                                 const CpuTarget &target) {
+  CompiledModule result;
+  auto tm = createTargetMachine(target);
+  if (!tm)
+    return tm.takeError();
+  result.machine = std::move(*tm);
+  result.context = std::make_unique<llvm::LLVMContext>();
+  auto llvmModule = optimizedModule(module, *result.context, *result.machine);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  result.module = std::move(*llvmModule);
+  return std::move(result);
+}
+
+/// Removes a temporary file when it goes out of scope.
+struct TempFile {
+  llvm::SmallString<128> path;
+  ~TempFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+} // namespace
+
+const CpuTarget *bitttt::lookupCpuTarget(llvm::StringRef name) {
+  for (const CpuTarget &t : kTargets)
+    if (name == t.name)
+      return &t;
+  return nullptr;
+}
+
+llvm::ArrayRef<CpuTarget> bitttt::cpuTargets() { return kTargets; }
+
+Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
+                                          const CpuTarget &target) {
+  auto compiled = compile(module, target);
+  if (!compiled)
+    return compiled.takeError();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  compiled->module->print(os, nullptr);
+  return text;
+}
+
+Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
+                                                const CpuTarget &target) {
+  auto compiled = compile(module, target);
+  if (!compiled)
+    return compiled.takeError();
+
+  // Object code in memory.
+  llvm::SmallString<0> object;
+  {
+    llvm::raw_svector_ostream os(object);
+    llvm::legacy::PassManager pm;
+    if (compiled->machine->addPassesToEmitFile(
+            pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      return makeError(llvm::Twine("LLVM cannot emit objects for ") +
+                       target.name);
+    pm.run(*compiled->module);
+  }
+
+  // Link with ld.lld (out of process: the lld libraries would pull a second,
+  // static copy of LLVM into this binary).
+  auto lld = llvm::sys::findProgramByName("ld.lld-22");
+  if (!lld)
+    lld = llvm::sys::findProgramByName("ld.lld");
+  if (!lld)
+    return makeError("ld.lld not found (install the lld-22 package)");
+  TempFile obj, so;
+  int fd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("bitttt", "o", fd, obj.path))
+    return makeError("cannot create a temporary object file: " + ec.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << object;
+  }
+  if (auto ec = llvm::sys::fs::createTemporaryFile("bitttt", "so", so.path))
+    return makeError("cannot create a temporary file: " + ec.message());
+  // Parallel loops call the OpenMP runtime (libomp, from Debian's
+  // libomp-22-dev); the artifact finds it through its run path.
+  llvm::SmallVector<llvm::StringRef> args = {*lld,
+                                             "-shared",
+                                             "--no-undefined-version",
+                                             "-O2",
+                                             "--as-needed",
+                                             "-o",
+                                             so.path,
+                                             obj.path,
+                                             "-L/usr/lib/llvm-22/lib",
+                                             "-lomp",
+                                             "-rpath",
+                                             "/usr/lib/llvm-22/lib",
+                                             "-lm",
+                                             "-lc",
+                                             "-L/usr/lib/x86_64-linux-gnu",
+                                             "-L/lib/x86_64-linux-gnu"};
+  std::string message;
+  int rc =
+      llvm::sys::ExecuteAndWait(*lld, args, std::nullopt, {}, 0, 0, &message);
+  if (rc != 0)
+    return makeError("linking the " + llvm::Twine(target.name) +
+                     " shared object with " + *lld + " failed" +
+                     (message.empty() ? "" : ": " + message));
+  auto bytes = llvm::MemoryBuffer::getFile(so.path, /*IsText=*/false);
+  if (!bytes)
+    return makeError("cannot read the linked shared object: " +
+                     bytes.getError().message());
+  return (*bytes)->getBuffer().str();
+}

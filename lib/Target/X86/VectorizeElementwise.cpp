@@ -1,0 +1,91 @@
+//===- VectorizeElementwise.cpp - tile + vectorize elementwise linalg -----===//
+//
+// The packed BitLinear kernels are written in the vector dialect directly;
+// the rest of a model is linalg on tensors. Its elementwise generics (norm
+// scaling, quantization, residual adds, SwiGLU's silu·mul, TTT updates) are
+// tiled to [1, …, 1, V] with scf.for and each tile vectorized with
+// linalg::vectorize, V being the f32 lanes of the target's vectors (8 for
+// AVX2, 16 for AVX-512). Reductions and gathers are left to the loop
+// lowering; shapes whose last dim is not a multiple of V are too.
+//
+//===----------------------------------------------------------------------===//
+#include "bitttt/Target/X86/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::bitttt {
+#define GEN_PASS_DEF_BITTTTVECTORIZEELEMENTWISE
+#include "bitttt/Target/X86/Passes.h.inc"
+} // namespace mlir::bitttt
+
+using namespace mlir;
+
+namespace {
+
+bool isCandidate(linalg::GenericOp op, int64_t lanes) {
+  if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics() ||
+      op.getNumReductionLoops() != 0)
+    return false;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ranges.empty() || llvm::any_of(ranges, ShapedType::isDynamic) ||
+      ranges.back() % lanes != 0)
+    return false;
+  // Gathers (tensor.extract on an operand) and index-dependent bodies stay
+  // scalar: vectorizing them needs masked gathers.
+  bool simpleBody = true;
+  op.getBody()->walk([&](Operation *inner) {
+    if (isa<tensor::ExtractOp, linalg::IndexOp>(inner))
+      simpleBody = false;
+  });
+  return simpleBody && succeeded(linalg::vectorizeOpPrecondition(op));
+}
+
+struct VectorizeElementwisePass
+    : mlir::bitttt::impl::BitTTTVectorizeElementwiseBase<
+          VectorizeElementwisePass> {
+  using BitTTTVectorizeElementwiseBase::BitTTTVectorizeElementwiseBase;
+
+  void runOnOperation() override {
+    int64_t lanes;
+    if (target == "x86-64-v4") {
+      lanes = 16;
+    } else if (target == "x86-64-v3") {
+      lanes = 8;
+    } else {
+      getOperation().emitError() << "bitttt-vectorize-elementwise: unknown "
+                                    "target '"
+                                 << target << "' (x86-64-v3 or x86-64-v4)";
+      return signalPassFailure();
+    }
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isCandidate(op, lanes))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : candidates) {
+      unsigned rank = op.getNumLoops();
+      SmallVector<OpFoldResult> sizes(rank, rewriter.getIndexAttr(1));
+      sizes.back() = rewriter.getIndexAttr(lanes);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(sizes);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      Operation *tile = tiled->tiledOps.back();
+      rewriter.setInsertionPoint(tile);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, tile);
+      if (failed(vectorized))
+        continue; // the tiled scalar op stays: still correct
+      rewriter.replaceOp(tile, vectorized->replacements);
+    }
+  }
+};
+
+} // namespace

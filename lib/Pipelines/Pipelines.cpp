@@ -1,13 +1,28 @@
-//===- Pipelines.cpp - named bitttt pass pipelines ------------------------===//
+//===- Pipelines.cpp - the bitttt pass pipelines --------------------------===//
 #include "bitttt/Pipelines/Pipelines.h"
 #include "bitttt/Target/CPU/Passes.h"
 #include "bitttt/Target/X86/Passes.h"
 #include "bitttt/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+
+namespace {
+
+/// Ops a target's lowering half consumes; any other bitttt op left after
+/// the tensor half has no lowering.
+constexpr const char *kTargetLoweredOps[] = {"lm_head", "dot_2bit_i8"};
+
+} // namespace
 
 void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
@@ -30,37 +45,62 @@ void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  BitTTTCheckContractOptions contract;
+  contract.stage = "the target-independent half of bitttt-cpu-pipeline";
+  for (const char *op : kTargetLoweredOps)
+    contract.allow.push_back(op);
+  pm.addPass(createBitTTTCheckContract(contract));
 }
 
 void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
                                             const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createBitTTTLowerLMHead({options.target}));
   pm.addNestedPass<func::FuncOp>(
       createBitTTTVectorizeElementwise({options.target}));
-  // Upstream lowering known to work with LLVM 22 (../shared/MLIR22.md).
-  constexpr const char *kLowering =
-      "func.func(convert-elementwise-to-linalg),"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "allow-return-allocs-from-loops "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-results-to-out-params{modify-public-functions "
-      "hoist-static-allocs},"
-      "buffer-deallocation-pipeline,"
-      "convert-bufferization-to-memref,func.func(convert-linalg-to-loops)";
-  constexpr const char *kParallel =
-      "func.func(scf-forall-to-parallel),convert-scf-to-openmp,canonicalize";
-  constexpr const char *kSequential = "func.func(scf-forall-to-for)";
-  constexpr const char *kToLLVM =
-      "func.func(convert-vector-to-scf{full-unroll=true}),"
-      "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-      "convert-vector-to-llvm,convert-openmp-to-llvm,convert-to-llvm,"
-      "reconcile-unrealized-casts";
-  if (failed(parsePassPipeline(kLowering, pm)) ||
-      failed(parsePassPipeline(options.openmp ? kParallel : kSequential, pm)))
-    llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
+
+  // Bufferize: weights are read-only (they point into the runtime's
+  // read-only mapping), results become caller-provided out-params.
+  pm.addPass(createBitTTTMarkWeightsReadOnly());
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.allowReturnAllocsFromLoops = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+
+  if (options.parallel) {
+    pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  } else {
+    pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
+  }
+  // After bufferization: intrinsic calls have unknown side effects for
+  // one-shot-bufferize.
   pm.addPass(createBitTTTLowerX86Dot({options.target}));
+  BitTTTCheckContractOptions contract;
+  contract.stage = "bitttt-cpu-pipeline{target=" + options.target + "}";
+  pm.addPass(createBitTTTCheckContract(contract));
   pm.addPass(createBitTTTEmitEntryPoints());
-  if (failed(parsePassPipeline(kToLLVM, pm)))
-    llvm::report_fatal_error("bitttt-cpu-pipeline: bad upstream pipeline text");
+
+  VectorTransferToSCFOptions vectorToSCF;
+  vectorToSCF.enableFullUnroll();
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(vectorToSCF));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::bitttt::registerPipelines() {

@@ -1,5 +1,5 @@
 //===- Builders.cpp - small helpers to build linalg on tensors ------------===//
-#include "Builders.h"
+#include "bitttt/Transforms/Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

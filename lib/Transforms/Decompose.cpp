@@ -5,12 +5,11 @@
 // so f32 results agree to rounding and int8 paths agree exactly.
 //
 //===----------------------------------------------------------------------===//
-#include "Builders.h"
 #include "DecomposeTTT.h"
 #include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Builders.h"
 #include "bitttt/Transforms/Passes.h"
 
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::bitttt {
@@ -413,80 +412,6 @@ struct EmbeddingPattern : OpRewritePattern<EmbeddingOp> {
   }
 };
 
-/// One step of the dense row kernel: `kUnroll` chunks of `kLanes` columns
-/// from `col`, each into its own accumulator (independent FMA chains).
-constexpr int64_t kLanes = 8, kUnroll = 4;
-
-SmallVector<Value> denseStep(ImplicitLocOpBuilder &b, Value x, Value w, Value r,
-                             Value t, Value col, ValueRange accs,
-                             bool inBounds) {
-  Type f32 = b.getF32Type();
-  auto xVec = VectorType::get({kLanes}, f32);
-  auto wType = cast<ShapedType>(w.getType()).getElementType();
-  auto wVec = VectorType::get({kLanes}, wType);
-  Value xPad = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-  Value wPad = arith::ConstantOp::create(b, b.getFloatAttr(wType, 0));
-  SmallVector<Value> out;
-  for (int64_t u = 0; u < kUnroll; ++u) {
-    Value c = arith::AddIOp::create(
-        b, col, arith::ConstantIndexOp::create(b, u * kLanes));
-    Value xs = vector::TransferReadOp::create(b, xVec, x, ValueRange{t, c},
-                                              xPad, ArrayRef<bool>{inBounds});
-    Value ws = vector::TransferReadOp::create(b, wVec, w, ValueRange{r, c},
-                                              wPad, ArrayRef<bool>{inBounds});
-    if (wType != f32)
-      ws = arith::ExtFOp::create(b, xVec, ws);
-    out.push_back(vector::FMAOp::create(b, xs, ws, accs[u]));
-  }
-  return out;
-}
-
-/// logits = x · Wᵀ as row-parallel dot products: per (row, token) a loop of
-/// 8-lane FMAs into four accumulators, the ragged end read with masks. The
-/// summation order differs from a sequential sum (tests compare with a
-/// tolerance); this is the decode-time GEMV over the largest weight.
-struct LMHeadPattern : OpRewritePattern<LMHeadOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LMHeadOp op,
-                                PatternRewriter &rewriter) const override {
-    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    TensorBuilder tb(b);
-    Value x = op.getInput(), w = op.getWeight();
-    int64_t rows = op.getWeight().getType().getDimSize(0);
-    int64_t cols = op.getWeight().getType().getDimSize(1);
-    if (ShapedType::isDynamic(rows) || ShapedType::isDynamic(cols))
-      return rewriter.notifyMatchFailure(op, "needs a static weight shape");
-    int64_t chunk = kLanes * kUnroll, full = cols / chunk;
-    auto accType = VectorType::get({kLanes}, b.getF32Type());
-    Value zero = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-    SmallVector<Value> zeros(kUnroll, zero);
-    Value y = buildRowParallel(
-        tb, rows, x, [&](ImplicitLocOpBuilder &lb, Value r, Value t) {
-          auto loop = scf::ForOp::create(
-              lb, tb.index(0), tb.index(full), tb.index(1), zeros,
-              [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
-                ImplicitLocOpBuilder kb(loc, ob);
-                Value col = arith::MulIOp::create(
-                    kb, i, arith::ConstantIndexOp::create(kb, chunk));
-                scf::YieldOp::create(
-                    kb, denseStep(kb, x, w, r, t, col, accs, true));
-              });
-          SmallVector<Value> accs(loop.getResults());
-          if (cols % chunk)
-            accs =
-                denseStep(lb, x, w, r, t, tb.index(full * chunk), accs, false);
-          Value sum = accs[0];
-          for (Value a : ArrayRef<Value>(accs).drop_front())
-            sum = arith::AddFOp::create(lb, sum, a);
-          return vector::ReductionOp::create(lb, vector::CombiningKind::ADD,
-                                             sum);
-        });
-    rewriter.replaceOp(op, y);
-    return success();
-  }
-};
-
 struct DecomposePass : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
   using BitTTTDecomposeBase::BitTTTDecomposeBase;
 
@@ -497,8 +422,7 @@ struct DecomposePass : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
     if (!layersOnly)
       patterns.add<ActQuantPattern, WeightQuantPattern, BitLinearPattern,
                    SiluMulPattern, RMSNormPattern, RMSNormActQuantPattern,
-                   LayerNormPattern, EmbeddingPattern, LMHeadPattern>(
-          &getContext());
+                   LayerNormPattern, EmbeddingPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -15,8 +15,8 @@
 //===----------------------------------------------------------------------===//
 #include "DecomposeTTT.h"
 
-#include "Builders.h"
 #include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Builders.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

@@ -10,8 +10,8 @@
 // one row's codes stay in L1 while every token of a prefill chunk reads them.
 //
 //===----------------------------------------------------------------------===//
-#include "Builders.h"
 #include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Transforms/Builders.h"
 #include "bitttt/Transforms/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -106,23 +106,6 @@ func.func @embedding(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) -> tensor<8x32x
 
 // -----
 
-// The LM head: rows in parallel, 8-lane FMAs into four accumulators, the
-// ragged end (32 columns = one full chunk here, so none) masked. A bf16
-// head is widened per vector; the accumulation stays f32.
-// CHECK-LABEL: func @lm_head_bf16
-// CHECK: scf.forall (%{{.*}}) in (64)
-// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<64x32xbf16>, vector<8xbf16>
-// CHECK: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
-// CHECK: vector.fma
-// CHECK: vector.reduction <add>
-func.func @lm_head_bf16(%x: tensor<8x32xf32>, %w: tensor<64x32xbf16>) -> tensor<8x64xf32> {
-  %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xbf16> -> tensor<8x64xf32>
-  return %l : tensor<8x64xf32>
-}
-
-// -----
-
 // TTT-Linear: projections for all tokens, then one loop over tokens carrying
 // (W, c, ΣW, Σc, pos) with a commit when the mini-batch fills.
 // Numerics: python/tests/test_lowering_ttt.py.

@@ -59,12 +59,15 @@ cl::opt<std::string> emitKind(
              "OUT's extension (.bitt, .mlir, .ll; '-' means mlir)"),
     cl::cat(compileCategory));
 
-cl::list<std::string> targets(
-    "target", cl::CommaSeparated, cl::value_desc("t1,t2"),
-    cl::desc("CPU levels to compile for: x86-64-v3 (AVX2) and/or x86-64-v4 "
-             "(AVX-512 with VNNI). Default: both for --emit=bitt; the "
-             "runtime picks the best one the CPU has"),
-    cl::cat(compileCategory));
+const std::string targetHelp =
+    "CPU targets to compile for, comma separated (" +
+    bitttt::x86::cpuTargetNames() +
+    "; x86-64-v3 is AVX2, x86-64-v4 AVX-512 with VNNI). Default: all of "
+    "them for --emit=bitt; the runtime picks the best one the CPU has";
+
+cl::list<std::string> targets("target", cl::CommaSeparated,
+                              cl::value_desc("t1,t2"), cl::desc(targetHelp),
+                              cl::cat(compileCategory));
 
 cl::opt<int64_t> prefillChunk(
     "prefill-chunk", cl::init(64), cl::value_desc("N"),
@@ -146,17 +149,16 @@ int main(int argc, char **argv) {
     return fail("--emit=" + kind +
                 " is not a known output kind (bitt, "
                 "mlir, llvm)");
-  std::vector<const bitttt::CpuTarget *> cpuTargets;
+  std::vector<const bitttt::x86::CpuTarget *> cpuTargets;
   for (const std::string &name : targets) {
-    const bitttt::CpuTarget *t = bitttt::lookupCpuTarget(name);
+    const bitttt::x86::CpuTarget *t = bitttt::x86::lookupCpuTarget(name);
     if (!t)
-      return fail("--target=" + name +
-                  " is not a known target (x86-64-v3, "
-                  "x86-64-v4)");
+      return fail("--target=" + name + " is not a known target (" +
+                  bitttt::x86::cpuTargetNames() + ")");
     cpuTargets.push_back(t);
   }
   if (cpuTargets.empty())
-    for (const bitttt::CpuTarget &t : bitttt::cpuTargets())
+    for (const bitttt::x86::CpuTarget &t : bitttt::x86::kCpuTargets)
       cpuTargets.push_back(&t);
   if (kind == "llvm" && cpuTargets.size() != 1)
     return fail("--emit=llvm writes code for one target: pass --target=");
@@ -186,7 +188,6 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   bitttt::registerAllDialects(registry);
-  bitttt::registerAllPasses(); // the pipelines are partly textual
   mlir::MLIRContext context(registry);
   bitttt::ModelBuildOptions options;
   options.prefillChunk = prefillChunk;
@@ -210,7 +211,7 @@ int main(int argc, char **argv) {
     if (!abi)
       return fail(abi.takeError());
     bitttt::BittContents contents;
-    for (const bitttt::CpuTarget *target : cpuTargets) {
+    for (const bitttt::x86::CpuTarget *target : cpuTargets) {
       mlir::OwningOpRef<mlir::ModuleOp> lowered((*module)->clone());
       mlir::bitttt::CpuPipelineOptions pipelineOptions;
       pipelineOptions.target = target->name;

@@ -1,6 +1,13 @@
-//===- Pipelines.h - named bitttt pass pipelines ----------------*- C++ -*-===//
-#ifndef BITTTT_TRANSFORMS_PIPELINES_H
-#define BITTTT_TRANSFORMS_PIPELINES_H
+//===- Pipelines.h - the bitttt pass pipelines ------------------*- C++ -*-===//
+//
+// Pipelines are built in C++ from pass constructors and option structs (as
+// IREE and torch-mlir build theirs): a misspelled pass is a compile error,
+// not a run-time parse failure. docs/pipeline.md lists the passes and says
+// why they run in this order.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BITTTT_PIPELINES_PIPELINES_H
+#define BITTTT_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -10,13 +17,15 @@ namespace mlir::bitttt {
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   Option<std::string> target{
       *this, "target",
-      llvm::cl::desc("x86-64 level the code is for: x86-64-v3 (AVX2) or "
-                     "x86-64-v4 (AVX-512 with VNNI)"),
+      llvm::cl::desc("x86-64 target the code is for, a row of "
+                     "CpuTargets.def: x86-64-v3 (AVX2) or x86-64-v4 "
+                     "(AVX-512 with VNNI)"),
       llvm::cl::init("x86-64-v3")};
-  Option<bool> openmp{
-      *this, "openmp",
-      llvm::cl::desc("Run parallel loops (the rows of packed BitLinears) on "
-                     "the OpenMP runtime (libomp); off: sequential code"),
+  Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run parallel loops (the rows of packed BitLinears and "
+                     "of the LM head) on the thread pool the runtime hands "
+                     "each call (docs/abi.md); off: sequential code"),
       llvm::cl::init(true)};
 };
 
@@ -25,12 +34,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// First half, target independent and still on tensors: decompose, pack
-/// BitLinear weight arguments, lower packed BitLinears to SIMD loops. After
-/// it the function signatures are the final entry ABI (docs/abi.md).
+/// BitLinear weight arguments, fuse, lower packed BitLinears to SIMD loops,
+/// decompose the rest; then check that only ops the target lowering takes
+/// are left. After it the function signatures are the final entry ABI
+/// (docs/abi.md).
 void buildCpuTensorPipeline(OpPassManager &pm);
 
-/// Second half: bufferize, entry points, x86 dot intrinsics for
-/// `options.target`, LLVM dialect.
+/// Second half, for `options.target`: the LM-head kernel, vectorization,
+/// bufferization (inputs read-only), parallel loops, x86 dot intrinsics,
+/// entry points, LLVM dialect; a contract check that no bitttt op is left.
 void buildCpuLoweringPipeline(OpPassManager &pm,
                               const CpuPipelineOptions &options);
 
@@ -39,4 +51,4 @@ void registerPipelines();
 
 } // namespace mlir::bitttt
 
-#endif // BITTTT_TRANSFORMS_PIPELINES_H
+#endif // BITTTT_PIPELINES_PIPELINES_H

@@ -76,17 +76,36 @@ def BitTTTLowerPackedBitLinear
   let summary = "Lower BitLinear on packed ternary weights to SIMD loops";
   let description = [{
     Rewrites `bitttt.bitlinear %x, %packed scale %γ` into: per-token int8
-    activation quantization, a zero pad of the activations to whole 128-wide
-    blocks, per-token `Σx`, and a loop nest over rows and tokens whose inner
-    loop streams 32-byte blocks of `i2_b128` codes, unpacks them with
-    shift/and and accumulates `bitttt.dot_2bit_i8` (int8 × 2-bit codes). The
-    signed result is `Σ q·x − Σ x` with `q = w + 1`. Packed function
-    arguments become `tensor<R x RB x i8>`.
+    activation quantization, per-token `Σx`, and a loop nest over rows and
+    tokens whose inner loop streams 32-byte blocks of `i2_b128` codes,
+    unpacks them with shift/and and accumulates `bitttt.dot_2bit_i8` (int8 ×
+    2-bit codes); the ragged last block reads its activations with masks
+    (zeros past the row end). The signed result is `Σ q·x − Σ x` with
+    `q = w + 1`. Packed function arguments become `tensor<R x RB x i8>`.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
     "mlir::vector::VectorDialect"
+  ];
+}
+
+def BitTTTCheckContract : Pass<"bitttt-check-contract"> {
+  let summary = "Fail on any bitttt op a pipeline stage should have lowered";
+  let description = [{
+    The legality contract between pipeline stages (as torch-mlir's
+    `VerifyLinalgOnTensorsBackendContract`): after the target-independent
+    half only the ops the target lowering consumes (`allow`) may remain,
+    and after the target lowering none. Patterns that do not match (an op
+    without a lowering, a dynamic shape a pattern needs static) leave ops
+    behind without failing; this pass names each one and where it is, so
+    the error is not left for bufferization or LLVM conversion to trip on.
+  }];
+  let options = [
+    ListOption<"allow", "allow", "std::string",
+               "bitttt op names (without 'bitttt.') allowed to remain">,
+    Option<"stage", "stage", "std::string", /*default=*/"\"this pipeline\"",
+           "what should have lowered them, for the message">
   ];
 }
 

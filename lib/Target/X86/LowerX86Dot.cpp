@@ -1,5 +1,6 @@
 //===- LowerX86Dot.cpp - bitttt.dot_2bit_i8 → x86 intrinsics --------------===//
 #include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Target/X86/CpuTarget.h"
 #include "bitttt/Target/X86/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -66,17 +67,15 @@ struct LowerX86DotPass
   using BitTTTLowerX86DotBase::BitTTTLowerX86DotBase;
 
   void runOnOperation() override {
-    bool vnni;
-    if (target == "x86-64-v4") {
-      vnni = true;
-    } else if (target == "x86-64-v3") {
-      vnni = false;
-    } else {
+    const ::bitttt::x86::CpuTarget *cpu =
+        ::bitttt::x86::lookupCpuTarget(target);
+    if (!cpu) {
       getOperation()->emitError()
           << "bitttt-lower-x86-dot: unknown target '" << target
-          << "' (expected x86-64-v3 or x86-64-v4)";
+          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
       return signalPassFailure();
     }
+    bool vnni = cpu->dot == ::bitttt::x86::DotKind::Vnni;
     getOperation()->walk([&](Dot2BitI8Op op) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
       Value result = vnni ? lowerVnni(b, op) : lowerAvx2(b, op);

@@ -1,4 +1,4 @@
-//===- CpuArtifact.cpp - LLVM dialect → x86-64 shared object --------------===//
+//===- SharedObject.cpp - LLVM dialect → x86-64 shared object -------------===//
 #include "bitttt/Target/X86/SharedObject.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
@@ -23,17 +23,12 @@ using llvm::Expected;
 
 namespace {
 
-constexpr CpuTarget kTargets[] = {
-    {"x86-64-v4", "x86-64-v4", "+avx512vnni"},
-    {"x86-64-v3", "x86-64-v3", ""},
-};
-
 Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
 Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const CpuTarget &target) {
+createTargetMachine(const x86::CpuTarget &target) {
   static const bool initialized = [] {
     LLVMInitializeX86TargetInfo();
     LLVMInitializeX86Target();
@@ -49,7 +44,7 @@ createTargetMachine(const CpuTarget &target) {
     return makeError("no LLVM x86 target: " + error);
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
-      triple, target.cpu, target.features, options, llvm::Reloc::PIC_,
+      triple, target.llvmCpu, target.llvmFeatures, options, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     return makeError(llvm::Twine("cannot create a target machine for ") +
@@ -99,7 +94,7 @@ struct CompiledModule {
 };
 
 Expected<CompiledModule> compile(mlir::ModuleOp module,
-                                 const CpuTarget &target) {
+                                 const x86::CpuTarget &target) {
   CompiledModule result;
   auto tm = createTargetMachine(target);
   if (!tm)
@@ -124,17 +119,8 @@ struct TempFile {
 
 } // namespace
 
-const CpuTarget *bitttt::lookupCpuTarget(llvm::StringRef name) {
-  for (const CpuTarget &t : kTargets)
-    if (name == t.name)
-      return &t;
-  return nullptr;
-}
-
-llvm::ArrayRef<CpuTarget> bitttt::cpuTargets() { return kTargets; }
-
 Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
-                                          const CpuTarget &target) {
+                                          const x86::CpuTarget &target) {
   auto compiled = compile(module, target);
   if (!compiled)
     return compiled.takeError();
@@ -145,7 +131,7 @@ Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
 }
 
 Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
-                                                const CpuTarget &target) {
+                                                const x86::CpuTarget &target) {
   auto compiled = compile(module, target);
   if (!compiled)
     return compiled.takeError();

@@ -4,11 +4,12 @@
 // the rest of a model is linalg on tensors. Its elementwise generics (norm
 // scaling, quantization, residual adds, SwiGLU's silu·mul, TTT updates) are
 // tiled to [1, …, 1, V] with scf.for and each tile vectorized with
-// linalg::vectorize, V being the f32 lanes of the target's vectors (8 for
-// AVX2, 16 for AVX-512). Reductions and gathers are left to the loop
-// lowering; shapes whose last dim is not a multiple of V are too.
+// linalg::vectorize, V being the target's f32 lanes (CpuTargets.def).
+// Reductions and gathers are left to the loop lowering; shapes whose last dim
+// is not a multiple of V are too.
 //
 //===----------------------------------------------------------------------===//
+#include "bitttt/Target/X86/CpuTarget.h"
 #include "bitttt/Target/X86/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -48,17 +49,15 @@ struct VectorizeElementwisePass
   using BitTTTVectorizeElementwiseBase::BitTTTVectorizeElementwiseBase;
 
   void runOnOperation() override {
-    int64_t lanes;
-    if (target == "x86-64-v4") {
-      lanes = 16;
-    } else if (target == "x86-64-v3") {
-      lanes = 8;
-    } else {
-      getOperation().emitError() << "bitttt-vectorize-elementwise: unknown "
-                                    "target '"
-                                 << target << "' (x86-64-v3 or x86-64-v4)";
+    const ::bitttt::x86::CpuTarget *cpu =
+        ::bitttt::x86::lookupCpuTarget(target);
+    if (!cpu) {
+      getOperation().emitError()
+          << "bitttt-vectorize-elementwise: unknown target '" << target
+          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
       return signalPassFailure();
     }
+    int64_t lanes = cpu->f32Lanes;
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
       if (isCandidate(op, lanes))

@@ -19,4 +19,20 @@ def BitTTTEmitEntryPoints : Pass<"bitttt-emit-entry-points", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect"];
 }
 
+def BitTTTMarkWeightsReadOnly
+    : Pass<"bitttt-mark-weights-read-only", "mlir::ModuleOp"> {
+  let summary = "Mark weight arguments `bufferization.writable = false`";
+  let description = [{
+    Weights (`bitttt.tensor` arguments of public functions) point straight
+    into the runtime's `PROT_READ` mapping of the `.bitt` (docs/abi.md).
+    Each gets `bufferization.writable = false`, so one-shot bufferization
+    copies instead of writing in place should a lowering ever try; without
+    the mark a write would only crash under libbitttt, never in a harness
+    that copies the weights. State and io inputs are the caller's scratch
+    for the call (the TTT token loop updates the state in its input buffer
+    before writing the output) and stay writable.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+}
+
 #endif // BITTTT_TARGET_CPU_PASSES_TD

@@ -1,9 +1,34 @@
 //===- Passes.td - bitttt passes for x86-64 ----------------*- tablegen -*-===//
+//
+// Every pass takes the target by name; what it needs of it (f32 lanes, how
+// the int8 dot product lowers) comes from CpuTargets.def.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef BITTTT_TARGET_X86_PASSES_TD
 #define BITTTT_TARGET_X86_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+
+def BitTTTLowerLMHead : Pass<"bitttt-lower-lm-head", "mlir::func::FuncOp"> {
+  let summary = "Lower bitttt.lm_head to a row-parallel vector kernel";
+  let description = [{
+    `logits = x · Wᵀ` (f32 or bf16 `W [V, D]`) becomes an `scf.forall` over
+    the V rows (the runtime's thread pool runs it) with, per row and token,
+    a loop of FMAs on vectors of the target's f32 lanes into four
+    independent accumulators and a masked tail. The summation order differs
+    from a sequential sum (tests compare with a tolerance). This is the
+    decode-time GEMV over the largest weight of a model.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
+           "x86-64 target (CpuTargets.def) whose f32 lanes the kernel uses">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect"
+  ];
+}
 
 def BitTTTVectorizeElementwise
     : Pass<"bitttt-vectorize-elementwise", "mlir::func::FuncOp"> {
@@ -17,7 +42,7 @@ def BitTTTVectorizeElementwise
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
-           "x86-64-v3 (8 f32 lanes) or x86-64-v4 (16 f32 lanes)">
+           "x86-64 target (CpuTargets.def) whose f32 lanes tile the loops">
   ];
   let dependentDialects = [
     "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
@@ -28,15 +53,16 @@ def BitTTTVectorizeElementwise
 def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
   let summary = "Lower bitttt.dot_2bit_i8 to x86 int8 dot-product intrinsics";
   let description = [{
-    `x86-64-v4`: a chain of `llvm.x86.avx512.vpdpbusd.256` (AVX-512 VNNI on
-    ymm). `x86-64-v3`: one `llvm.x86.avx2.pmadd.ub.sw` per pair, their 16-bit
-    sums added, one `llvm.x86.avx2.pmadd.wd` against ones, added to the
-    accumulator. Runs after bufferization (intrinsic calls have unknown
-    side effects for one-shot-bufferize).
+    Targets whose dot kind is `Vnni` (x86-64-v4): a chain of
+    `llvm.x86.avx512.vpdpbusd.256` (VNNI on ymm). `Madd` (x86-64-v3): one
+    `llvm.x86.avx2.pmadd.ub.sw` per pair, their 16-bit sums added, one
+    `llvm.x86.avx2.pmadd.wd` against ones, added to the accumulator. Runs
+    after bufferization (intrinsic calls have unknown side effects for
+    one-shot-bufferize).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
-           "x86-64-v3 (AVX2: vpmaddubsw/vpmaddwd) or x86-64-v4 (AVX-512 VNNI: vpdpbusd)">
+           "x86-64 target (CpuTargets.def) whose dot kind selects the intrinsics">
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect"];
 }

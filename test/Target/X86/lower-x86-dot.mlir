@@ -14,7 +14,7 @@
 // VNNI: %[[B:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%[[A]], %arg2, %arg4)
 // VNNI: arith.addi %arg0, %[[B]] : vector<8xi32>
 // VNNI-NOT: pmadd
-// BAD: error: bitttt-lower-x86-dot: unknown target 'armv8' (expected x86-64-v3 or x86-64-v4)
+// BAD: error: bitttt-lower-x86-dot: unknown target 'armv8' (known: x86-64-v4, x86-64-v3)
 func.func @dot(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
                %x0: vector<32xi8>, %x1: vector<32xi8>) -> vector<8xi32> {
   %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]

@@ -7,12 +7,12 @@
 // CHECK-NOT: linalg.
 // CHECK-NOT: tensor.
 // RUN: bitttt-opt %s --bitttt-cpu-pipeline | FileCheck %s --check-prefix=OMP
-// RUN: bitttt-opt %s --bitttt-cpu-pipeline=openmp=false | FileCheck %s --check-prefix=SEQ
+// RUN: bitttt-opt %s --bitttt-cpu-pipeline=parallel=false | FileCheck %s --check-prefix=SEQ
 // LLVMIR: define {{.*}} @block(
 // Elementwise work is vectorized to the target's 8 f32 lanes (x86-64-v3).
 // LLVMIR-DAG: call <8 x float> @llvm.sqrt.v8f32
 // LLVMIR-DAG: call <8 x float> @llvm.roundeven.v8f32
-// Packed BitLinear rows run on the OpenMP pool unless openmp=false.
+// Packed BitLinear rows run on the OpenMP pool unless parallel=false.
 // OMP: omp.parallel
 // OMP: omp.wsloop
 // SEQ-NOT: omp.

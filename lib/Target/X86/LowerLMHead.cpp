@@ -1,0 +1,117 @@
+//===- LowerLMHead.cpp - bitttt.lm_head → row-parallel vector kernel ------===//
+//
+// logits = x · Wᵀ, the decode-time GEMV over the largest weight of a model
+// (vocab × hidden). Per (row, token): a loop over column chunks of
+// kUnroll × lanes, each lane group FMA'd into its own accumulator so the
+// chains are independent, the ragged end read with masks, then one
+// horizontal sum. `lanes` is the target's f32 vector width (CpuTargets.def);
+// rows run on the runtime's thread pool (scf.forall, buildRowParallel).
+//
+//===----------------------------------------------------------------------===//
+#include "bitttt/Dialect/BitTTTOps.h"
+#include "bitttt/Target/X86/CpuTarget.h"
+#include "bitttt/Target/X86/Passes.h"
+#include "bitttt/Transforms/Builders.h"
+
+namespace mlir::bitttt {
+#define GEN_PASS_DEF_BITTTTLOWERLMHEAD
+#include "bitttt/Target/X86/Passes.h.inc"
+} // namespace mlir::bitttt
+
+using namespace mlir;
+using namespace mlir::bitttt;
+
+namespace {
+
+/// Independent accumulators per row: enough to hide the FMA latency.
+constexpr int64_t kUnroll = 4;
+
+/// One step of the row kernel: kUnroll chunks of `lanes` columns from `col`,
+/// each into its own accumulator.
+SmallVector<Value> denseStep(ImplicitLocOpBuilder &b, int64_t lanes, Value x,
+                             Value w, Value r, Value t, Value col,
+                             ValueRange accs, bool inBounds) {
+  Type f32 = b.getF32Type();
+  auto xVec = VectorType::get({lanes}, f32);
+  auto wType = cast<ShapedType>(w.getType()).getElementType();
+  auto wVec = VectorType::get({lanes}, wType);
+  Value xPad = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  Value wPad = arith::ConstantOp::create(b, b.getFloatAttr(wType, 0));
+  SmallVector<Value> out;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value c = arith::AddIOp::create(
+        b, col, arith::ConstantIndexOp::create(b, u * lanes));
+    Value xs = vector::TransferReadOp::create(b, xVec, x, ValueRange{t, c},
+                                              xPad, ArrayRef<bool>{inBounds});
+    Value ws = vector::TransferReadOp::create(b, wVec, w, ValueRange{r, c},
+                                              wPad, ArrayRef<bool>{inBounds});
+    if (wType != f32)
+      ws = arith::ExtFOp::create(b, xVec, ws);
+    out.push_back(vector::FMAOp::create(b, xs, ws, accs[u]));
+  }
+  return out;
+}
+
+Value buildLMHead(ImplicitLocOpBuilder &b, LMHeadOp op, int64_t lanes) {
+  TensorBuilder tb(b);
+  Value x = op.getInput(), w = op.getWeight();
+  int64_t rows = op.getWeight().getType().getDimSize(0);
+  int64_t cols = op.getWeight().getType().getDimSize(1);
+  int64_t chunk = lanes * kUnroll, full = cols / chunk;
+  auto accType = VectorType::get({lanes}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  SmallVector<Value> zeros(kUnroll, zero);
+  return buildRowParallel(
+      tb, rows, x, [&](ImplicitLocOpBuilder &lb, Value r, Value t) {
+        auto loop = scf::ForOp::create(
+            lb, tb.index(0), tb.index(full), tb.index(1), zeros,
+            [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
+              ImplicitLocOpBuilder kb(loc, ob);
+              Value col = arith::MulIOp::create(
+                  kb, i, arith::ConstantIndexOp::create(kb, chunk));
+              scf::YieldOp::create(
+                  kb, denseStep(kb, lanes, x, w, r, t, col, accs, true));
+            });
+        SmallVector<Value> accs(loop.getResults());
+        if (cols % chunk)
+          accs = denseStep(lb, lanes, x, w, r, t, tb.index(full * chunk), accs,
+                           false);
+        Value sum = accs[0];
+        for (Value a : ArrayRef<Value>(accs).drop_front())
+          sum = arith::AddFOp::create(lb, sum, a);
+        return vector::ReductionOp::create(lb, vector::CombiningKind::ADD, sum);
+      });
+}
+
+struct LowerLMHeadPass
+    : mlir::bitttt::impl::BitTTTLowerLMHeadBase<LowerLMHeadPass> {
+  using BitTTTLowerLMHeadBase::BitTTTLowerLMHeadBase;
+
+  void runOnOperation() override {
+    const ::bitttt::x86::CpuTarget *cpu =
+        ::bitttt::x86::lookupCpuTarget(target);
+    if (!cpu) {
+      getOperation().emitError()
+          << "bitttt-lower-lm-head: unknown target '" << target
+          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
+      return signalPassFailure();
+    }
+    WalkResult result = getOperation().walk([&](LMHeadOp op) {
+      if (!op.getWeight().getType().hasStaticShape()) {
+        op.emitOpError("needs a static weight shape to lower to the "
+                       "row-parallel kernel");
+        return WalkResult::interrupt();
+      }
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      Value logits = buildLMHead(b, op, cpu->f32Lanes);
+      op.getResult().replaceAllUsesWith(logits);
+      op.erase();
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

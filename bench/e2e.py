@@ -175,7 +175,8 @@ class Runner:
                     logits = arr
         buf = (ctypes.c_void_p * len(ptrs))(*ptrs)
         entry = getattr(self.lib, fn["symbol"])
-        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+        # (buffers, exec): exec NULL, the loops run on the calling thread.
+        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
         entry.restype = None
         return {"entry": entry, "buf": buf, "ids": ids, "logits": logits, "keep": keep}
 
@@ -183,7 +184,7 @@ class Runner:
         c = self.calls[fname][self.cur]
         c["ids"][:] = ids
         t0 = time.perf_counter()
-        c["entry"](c["buf"])
+        c["entry"](c["buf"], None)
         dt = time.perf_counter() - t0
         self.cur = 1 - self.cur
         return c["logits"], dt

@@ -17,17 +17,50 @@ void BitTTTDialect::initialize() {
 }
 
 // Function argument/result attributes name what a value is, so the runtime
-// can bind buffers by name:
+// can bind buffers by name (docs/dialect.md):
 //   bitttt.tensor = "layers.0.ttt.q_proj.weight"  a weight from the checkpoint
 //   bitttt.state  = "layers.0.ttt.w"              a TTT state slot
 //   bitttt.io     = "ids" | "logits" | "targets" | "loss"   model I/O
+//   bitttt.range  = array<i64: 0, 16>   valid values [lo, hi) of a state
+//   bitttt.packed = {weight = "W", part = "codes" | "scale",
+//                    layout = "i2_b128"}   a part of packed weight W
+//   bitttt.exec   (unit)   the `const bitttt_exec *` of an entry function
 static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
+  Attribute value = attr.getValue();
+  if (name == "bitttt.exec") {
+    if (!isa<UnitAttr>(value))
+      return op->emitError() << "attribute 'bitttt.exec' takes no value";
+    return success();
+  }
+  if (name == "bitttt.range") {
+    auto range = dyn_cast<DenseI64ArrayAttr>(value);
+    if (!range || range.size() != 2 || range[0] >= range[1])
+      return op->emitError() << "attribute 'bitttt.range' must be "
+                                "array<i64: lo, hi> with lo < hi, got "
+                             << value;
+    return success();
+  }
+  if (name == "bitttt.packed") {
+    auto dict = dyn_cast<DictionaryAttr>(value);
+    auto weight = dict ? dict.getAs<StringAttr>("weight") : StringAttr();
+    auto part = dict ? dict.getAs<StringAttr>("part") : StringAttr();
+    auto layout = dict ? dict.getAs<StringAttr>("layout") : StringAttr();
+    if (!dict || dict.size() != 3 || !weight || weight.getValue().empty() ||
+        !part || (part.getValue() != "codes" && part.getValue() != "scale") ||
+        !layout || layout.getValue() != "i2_b128")
+      return op->emitError()
+             << "attribute 'bitttt.packed' must be {weight = \"<name>\", "
+                "part = \"codes\" | \"scale\", layout = \"i2_b128\"}, got "
+             << value;
+    return success();
+  }
   if (name != "bitttt.tensor" && name != "bitttt.state" && name != "bitttt.io")
     return op->emitError() << "unknown bitttt attribute '" << name
                            << "' (known on arguments and results: "
-                              "bitttt.tensor, bitttt.state, bitttt.io)";
-  auto str = dyn_cast<StringAttr>(attr.getValue());
+                              "bitttt.tensor, bitttt.state, bitttt.io, "
+                              "bitttt.range, bitttt.packed, bitttt.exec)";
+  auto str = dyn_cast<StringAttr>(value);
   if (!str || str.getValue().empty())
     return op->emitError() << "attribute '" << name
                            << "' must be a non-empty string";

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cmake ninja-build clang-22 lld-22
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libomp-22-dev nlohmann-json3-dev libgtest-dev libopenblas-dev
+  nlohmann-json3-dev libgtest-dev libopenblas-dev
   python3-venv python3-torch python3-numpy
 )
 

@@ -76,10 +76,11 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
 
+  // Row loops run on the runtime's threads (parallel_for of the call's
+  // exec, docs/abi.md), or sequentially.
   if (options.parallel) {
     pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
-    pm.addPass(createConvertSCFToOpenMPPass());
-    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createBitTTTOutlineParallelLoops());
   } else {
     pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   }
@@ -98,7 +99,6 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -58,6 +58,23 @@ Value TensorBuilder::map(ValueRange inputs, ArrayRef<OpFoldResult> sizes,
   return generic(inputs, empty(sizes, elementType), maps, iterators, body);
 }
 
+Value TensorBuilder::update(Value dest, ValueRange inputs,
+                            ArrayRef<AffineMap> inputMaps, BodyFn body) {
+  unsigned rank = cast<ShapedType>(dest.getType()).getRank();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(identity(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return generic(inputs, dest, maps, iterators, body);
+}
+
+Value TensorBuilder::fillInto(Value dest, double value) {
+  Type element = cast<ShapedType>(dest.getType()).getElementType();
+  Value v = arith::ConstantOp::create(b, b.getFloatAttr(element, value));
+  return linalg::FillOp::create(b, ValueRange{v}, ValueRange{dest})
+      .getResult(0);
+}
+
 Value TensorBuilder::f32(double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }

@@ -93,17 +93,51 @@ Value headMatVec(TensorBuilder &tb, Value v, Value m, Value init) {
       });
 }
 
-/// Per-head sums over the last dim of [H, f] of `term(args...)`.
+/// Per-head sums out[h] = Σ_j term(ins...)[h, j] over [H, f]; `maps` index
+/// each input from (h, j) (identity when empty).
 Value headSum(TensorBuilder &tb, ValueRange ins, int64_t heads,
-              function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> term) {
+              function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> term,
+              ArrayRef<AffineMap> inputMaps = {}) {
   Type f32 = tb.builder().getF32Type();
-  SmallVector<AffineMap> maps(ins.size(), tb.identity(2));
+  SmallVector<AffineMap> maps(inputMaps);
+  if (maps.empty())
+    maps.assign(ins.size(), tb.identity(2));
   maps.push_back(tb.dims(2, {0}));
   return tb.generic(
       ins, tb.filled({tb.builder().getIndexAttr(heads)}, f32, 0.0), maps,
       {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
         return arith::AddFOp::create(b, a.back(), term(b, a.drop_back()));
       });
+}
+
+/// The mini-batch commit both TTT variants share (DESIGN.md §1): with
+/// i = pos + 1, when i == batch the state is committed (`commit` builds the
+/// new state values, sums reset) and pos becomes 0; otherwise the
+/// accumulated state `keep` is carried on and pos becomes i. Returns the
+/// state values followed by the new pos.
+SmallVector<Value>
+buildMiniBatchCommit(ImplicitLocOpBuilder &b, Value pos, int64_t batch,
+                     ValueRange keep,
+                     function_ref<SmallVector<Value>(TensorBuilder &)> commit) {
+  Value next =
+      arith::AddIOp::create(b, pos, arith::ConstantIndexOp::create(b, 1));
+  Value full = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, next,
+                                     arith::ConstantIndexOp::create(b, batch));
+  SmallVector<Type> types(keep.getTypes());
+  types.push_back(b.getIndexType());
+  auto branch = scf::IfOp::create(b, types, full, /*withElseRegion=*/true);
+  ImplicitLocOpBuilder cb = ImplicitLocOpBuilder::atBlockEnd(
+      b.getLoc(), &branch.getThenRegion().front());
+  TensorBuilder ctb(cb);
+  SmallVector<Value> committed = commit(ctb);
+  committed.push_back(arith::ConstantIndexOp::create(cb, 0));
+  scf::YieldOp::create(cb, committed);
+  ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockEnd(
+      b.getLoc(), &branch.getElseRegion().front());
+  SmallVector<Value> kept(keep);
+  kept.push_back(next);
+  scf::YieldOp::create(eb, kept);
+  return SmallVector<Value>(branch.getResults());
 }
 
 struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
@@ -185,14 +219,13 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                       [&](ImplicitLocOpBuilder &ib, ValueRange a) {
                         return Value(arith::DivFOp::create(ib, a[0], fF32));
                       });
-          Value sumSq = ltb.generic(
-              {z, mu}, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
-              {id2, perHead, perHead}, {kPar, kRed},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value dz = arith::SubFOp::create(ib, a[0], a[1]);
-                return arith::AddFOp::create(ib, a[2],
-                                             arith::MulFOp::create(ib, dz, dz));
-              });
+          Value sumSq =
+              headSum(ltb, {z, mu}, heads,
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        Value dz = arith::SubFOp::create(ib, a[0], a[1]);
+                        return arith::MulFOp::create(ib, dz, dz);
+                      },
+                      {id2, perHead});
           Value sigma =
               ltb.map(sumSq, {lb.getIndexAttr(heads)}, f32, {ltb.identity(1)},
                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -217,18 +250,14 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                     ib, arith::SubFOp::create(ib, y, target), a[1]);
               });
           Value sumG =
-              ltb.generic(g, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
-                          {id2, perHead}, {kPar, kRed},
-                          [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                            return arith::AddFOp::create(ib, a[1], a[0]);
-                          });
-          Value sumGX = ltb.generic(
-              {g, xhat}, ltb.filled({lb.getIndexAttr(heads)}, f32, 0.0),
-              {id2, id2, perHead}, {kPar, kRed},
-              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::AddFOp::create(
-                    ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+              headSum(ltb, g, heads, [](ImplicitLocOpBuilder &, ValueRange a) {
+                return a[0];
               });
+          Value sumGX =
+              headSum(ltb, {g, xhat}, heads,
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        return arith::MulFOp::create(ib, a[0], a[1]);
+                      });
           // G = (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ)
           Value grad =
               ltb.map({g, sumG, xhat, sumGX, sigma}, hf, f32,
@@ -241,24 +270,21 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                         return arith::DivFOp::create(
                             ib, n, arith::MulFOp::create(ib, fF32, a[4]));
                       });
-          // ΣW += η kᵀG, Σc += η G
-          Value gwNew = ltb.map(
-              {gw, et, kt, grad},
-              {lb.getIndexAttr(heads), lb.getIndexAttr(f), lb.getIndexAttr(f)},
-              f32,
-              {ltb.identity(3), ltb.dims(3, {0}), ltb.dims(3, {0, 1}),
-               ltb.dims(3, {0, 2})},
+          // ΣW += η kᵀG, Σc += η G, in place in the carried sums.
+          Value gwNew = ltb.update(
+              gw, {et, kt, grad},
+              {ltb.dims(3, {0}), ltb.dims(3, {0, 1}), ltb.dims(3, {0, 2})},
               [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                 Value p = arith::MulFOp::create(
-                    ib, arith::MulFOp::create(ib, a[1], a[2]), a[3]);
-                return arith::AddFOp::create(ib, a[0], p);
+                    ib, arith::MulFOp::create(ib, a[0], a[1]), a[2]);
+                return arith::AddFOp::create(ib, a[3], p);
               });
           Value gcNew =
-              ltb.map({gc, et, grad}, hf, f32, {id2, perHead, id2},
-                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                        return arith::AddFOp::create(
-                            ib, a[0], arith::MulFOp::create(ib, a[1], a[2]));
-                      });
+              ltb.update(gc, {et, grad}, {perHead, id2},
+                         [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                           return arith::AddFOp::create(
+                               ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                         });
           // z̄ = q·W + c − τ (q·ΣW + Σc)
           Value qw = headMatVec(ltb, qt, w, c);
           Value qg = headMatVec(ltb, qt, gwNew, gcNew);
@@ -278,41 +304,25 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                       });
           Value out = insertRow(lb, o, s[5], t);
 
-          // Commit when the mini-batch is full.
-          Value next = arith::AddIOp::create(
-              lb, pos, arith::ConstantIndexOp::create(lb, 1));
-          Value full =
-              arith::CmpIOp::create(lb, arith::CmpIPredicate::eq, next,
-                                    arith::ConstantIndexOp::create(lb, batch));
-          SmallVector<Type> stateTypes = {w.getType(), c.getType(),
-                                          gw.getType(), gc.getType(),
-                                          lb.getIndexType()};
-          auto commit = scf::IfOp::create(lb, stateTypes, full, true);
-          {
-            ImplicitLocOpBuilder cb = ImplicitLocOpBuilder::atBlockEnd(
-                loc, &commit.getThenRegion().front());
-            TensorBuilder ctb(cb);
-            Value bF32 = ctb.f32(double(batch));
-            auto step = [&](Value state, Value sum) {
-              auto type = cast<RankedTensorType>(state.getType());
-              return ctb.map(
-                  {state, sum}, ctb.sizes(state), f32,
-                  {ctb.identity(type.getRank()), ctb.identity(type.getRank())},
-                  [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                    return Value(arith::SubFOp::create(
-                        ib, a[0], arith::DivFOp::create(ib, a[1], bF32)));
-                  });
-            };
-            scf::YieldOp::create(
-                cb, ValueRange{step(w, gwNew), step(c, gcNew),
-                               ctb.filled(ctb.sizes(gw), f32, 0.0),
-                               ctb.filled(ctb.sizes(gc), f32, 0.0),
-                               arith::ConstantIndexOp::create(cb, 0)});
-            ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockEnd(
-                loc, &commit.getElseRegion().front());
-            scf::YieldOp::create(eb, ValueRange{w, c, gwNew, gcNew, next});
-          }
-          SmallVector<Value> yields(commit.getResults());
+          // Commit when the mini-batch is full: W −= ΣW / b, c −= Σc / b,
+          // in place; the sums restart from zero.
+          SmallVector<Value> yields = buildMiniBatchCommit(
+              lb, pos, batch, {w, c, gwNew, gcNew}, [&](TensorBuilder &ctb) {
+                Value bF32 = ctb.f32(double(batch));
+                auto step = [&](Value state, Value sum) {
+                  unsigned rank =
+                      cast<RankedTensorType>(state.getType()).getRank();
+                  return ctb.update(
+                      state, sum, ctb.identity(rank),
+                      [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                        return Value(arith::SubFOp::create(
+                            ib, a[1], arith::DivFOp::create(ib, a[0], bF32)));
+                      });
+                };
+                return SmallVector<Value>{step(w, gwNew), step(c, gcNew),
+                                          ctb.fillInto(gwNew, 0.0),
+                                          ctb.fillInto(gcNew, 0.0)};
+              });
           yields.push_back(out);
           scf::YieldOp::create(lb, yields);
         });
@@ -386,43 +396,27 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
                 return arith::AddFOp::create(
                     ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
               });
-          // ΣW += (z − k̂) k̂ᵀ
+          // ΣW += (z − k̂) k̂ᵀ, in place.
           Value gwNew =
-              ltb.map({gw, z, kt, kt}, dd, f32,
-                      {ltb.identity(2), ltb.dims(2, {0}), ltb.dims(2, {0}),
-                       ltb.dims(2, {1})},
-                      [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                        Value e = arith::SubFOp::create(ib, a[1], a[2]);
-                        return arith::AddFOp::create(
-                            ib, a[0], arith::MulFOp::create(ib, e, a[3]));
-                      });
+              ltb.update(gw, {z, kt, kt},
+                         {ltb.dims(2, {0}), ltb.dims(2, {0}), ltb.dims(2, {1})},
+                         [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                           Value e = arith::SubFOp::create(ib, a[0], a[1]);
+                           return arith::AddFOp::create(
+                               ib, a[3], arith::MulFOp::create(ib, e, a[2]));
+                         });
           Value out = insertRow(lb, z, s[3], t);
-          Value next = arith::AddIOp::create(
-              lb, pos, arith::ConstantIndexOp::create(lb, 1));
-          Value full =
-              arith::CmpIOp::create(lb, arith::CmpIPredicate::eq, next,
-                                    arith::ConstantIndexOp::create(lb, batch));
-          auto commit = scf::IfOp::create(
-              lb, TypeRange{w.getType(), gw.getType(), lb.getIndexType()}, full,
-              true);
-          {
-            ImplicitLocOpBuilder cb = ImplicitLocOpBuilder::atBlockEnd(
-                loc, &commit.getThenRegion().front());
-            TensorBuilder ctb(cb);
-            Value wNew = ctb.map(
-                {w, gwNew}, dd, f32, {ctb.identity(2), ctb.identity(2)},
-                [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                  return arith::SubFOp::create(
-                      ib, a[0], arith::MulFOp::create(ib, innerLr, a[1]));
-                });
-            scf::YieldOp::create(
-                cb, ValueRange{wNew, ctb.filled(dd, f32, 0.0),
-                               arith::ConstantIndexOp::create(cb, 0)});
-            ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockEnd(
-                loc, &commit.getElseRegion().front());
-            scf::YieldOp::create(eb, ValueRange{w, gwNew, next});
-          }
-          SmallVector<Value> yields(commit.getResults());
+          // Commit when the mini-batch is full: W −= inner_lr · ΣW.
+          SmallVector<Value> yields = buildMiniBatchCommit(
+              lb, pos, batch, {w, gwNew}, [&](TensorBuilder &ctb) {
+                Value wNew = ctb.update(
+                    w, gwNew, ctb.identity(2),
+                    [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                      return arith::SubFOp::create(
+                          ib, a[1], arith::MulFOp::create(ib, innerLr, a[0]));
+                    });
+                return SmallVector<Value>{wNew, ctb.fillInto(gwNew, 0.0)};
+              });
           yields.push_back(out);
           scf::YieldOp::create(lb, yields);
         });

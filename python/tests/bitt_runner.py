@@ -74,8 +74,9 @@ class CompiledModel:
         buffers = (ctypes.c_void_p * (len(inputs) + len(outputs)))(
             *[a.ctypes.data for a in inputs + outputs])
         entry = getattr(self.lib, fn["symbol"])
-        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
-        entry(buffers)
+        # (buffers, exec); a NULL exec runs the parallel loops here.
+        entry.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+        entry(buffers, None)
         logits = None
         for v, out in zip(fn["outputs"], outputs):
             if v["role"] == "state":

@@ -3,8 +3,8 @@
 Test harness for lowering tests: the function under test takes and returns
 ranked tensors; it goes through ``bitttt-cpu-pipeline`` to the LLVM dialect,
 ``mlir-translate`` to LLVM IR and ``clang-22`` to a shared object, and is
-called through its ``bitttt_entry_<name>(void **buffers)`` entry point
-(docs/abi.md): numpy arrays for the inputs, then freshly allocated ones for
+called through its ``bitttt_entry_<name>(void **buffers, exec)`` entry point
+(docs/abi.md; exec NULL: parallel loops run on the calling thread): numpy arrays for the inputs, then freshly allocated ones for
 the outputs. Results come back as numpy arrays.
 """
 
@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 
 import numpy as np
+
+import cpu_targets
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BITTTT_BUILD", os.path.join(REPO, "build"))
@@ -29,21 +31,9 @@ _NP_TO_MLIR = {np.dtype(np.float32): "f32", np.dtype(np.int32): "i32",
 _MLIR_TO_NP = {v: k for k, v in _NP_TO_MLIR.items()}
 
 
-def cpu_flags():
-    """The CPU feature flags Linux reports (/proc/cpuinfo), or an empty set."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def has_x86_64_v4():
-    """bitttt's x86-64-v4 target: AVX-512 F/BW/VL plus VNNI."""
-    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= cpu_flags()
+    """Whether this CPU runs bitttt's x86-64-v4 target (CpuTargets.def)."""
+    return "x86-64-v4" in cpu_targets.runnable()
 
 
 def available():
@@ -82,13 +72,13 @@ class Compiled:
         so = os.path.join(self.tmp.name, "k.so")
         with open(ll, "w") as f:
             f.write(llvm_ir)
-        # bitttt's x86-64-v4 target is x86-64-v4 plus AVX-512 VNNI.
-        isa = [f"-march={march}"] + (["-mavx512vnni"] if march == "x86-64-v4" else [])
-        self._run([CLANG, "-O2", *isa, "-fopenmp", "-shared", "-fPIC",
+        isa = cpu_targets.clang_flags(march)
+        self._run([CLANG, "-O2", *isa, "-shared", "-fPIC",
                    "-Wno-override-module", "-o", so, ll])
         self.lib = ctypes.CDLL(so)
         self.fn = getattr(self.lib, f"bitttt_entry_{name}")
-        self.fn.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+        # (buffers, exec): a NULL exec runs parallel loops on this thread.
+        self.fn.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
         self.fn.restype = None
 
     def _run(self, cmd, stdin=None):
@@ -98,10 +88,11 @@ class Compiled:
         return proc.stdout
 
     def __call__(self, *arrays):
-        inputs = [np.ascontiguousarray(a) for a in arrays]
+        # Copies: compiled code may use state and io inputs as scratch.
+        inputs = [np.array(a, order="C", copy=True) for a in arrays]
         outputs = [np.empty(tuple(shape), dtype=_MLIR_TO_NP[elem])
                    for shape, elem in self.results]
         buffers = (ctypes.c_void_p * (len(inputs) + len(outputs)))(
             *[a.ctypes.data for a in inputs + outputs])
-        self.fn(buffers)
+        self.fn(buffers, None)
         return outputs

@@ -14,13 +14,13 @@ from bitttt_ref.config import Config
 from bitttt_ref.model import BitTTTModel
 
 import bitt_runner
-import compiled as harness
+import cpu_targets
 
 pytestmark = pytest.mark.skipif(not bitt_runner.available(),
                                 reason="bitttt-compile not built (build/bin)")
 
 
-TARGETS = ["x86-64-v3"] + (["x86-64-v4"] if harness.has_x86_64_v4() else [])
+TARGETS = cpu_targets.params()
 
 CONFIGS = {
     # D not a multiple of 64, vocab not a multiple of 16, 1 layer.

@@ -8,6 +8,7 @@ import torch
 from bitttt_ref import ops
 
 import compiled
+import cpu_targets
 
 pytestmark = pytest.mark.skipif(not compiled.available(),
                                 reason="bitttt-opt not built (build/bin/bitttt-opt)")
@@ -121,17 +122,12 @@ def test_embedding_and_lm_head():
     np.testing.assert_allclose(logits, table[ids] @ head.T, rtol=1e-5, atol=1e-5)
 
 
-TARGETS = [pytest.param("x86-64-v3", "x86-64-v3", id="avx2")]
-if compiled.has_x86_64_v4():
-    TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni"))
-else:
-    TARGETS.append(pytest.param("x86-64-v4", "x86-64-v4", id="avx512vnni",
-                                marks=pytest.mark.skip(reason="CPU lacks AVX-512 VNNI")))
+TARGETS = cpu_targets.params()
 
 
-@pytest.mark.parametrize("target,march", TARGETS)
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("tokens,rows,cols", [(1, 64, 256), (5, 48, 300), (3, 7, 100)])
-def test_packed_bitlinear_is_bit_exact(target, march, tokens, rows, cols):
+def test_packed_bitlinear_is_bit_exact(target, tokens, rows, cols):
     """Packed SIMD kernel == the reference integer BitLinear, bit for bit."""
     from bitttt_ref.packing import pack_i2_b128, row_bytes
 
@@ -148,7 +144,7 @@ def test_packed_bitlinear_is_bit_exact(target, march, tokens, rows, cols):
         f"return %y : tensor<{tokens}x{rows}xf32>",
         [((tokens, cols), "f32"), ((rows, rb), "i8", ptype), ((), "f32")],
         [((tokens, rows), "f32")],
-        pipeline=f"bitttt-cpu-pipeline=target={target}", march=march)
+        pipeline=f"bitttt-cpu-pipeline=target={target}", march=target)
     (y,) = k(x, packed, np.array(gamma.item(), dtype=np.float32))
     xq, s = ops.act_quant(torch.from_numpy(x))
     expect = ops.bitlinear_int(ops.to_int8(xq), s, torch.from_numpy(wq8), gamma)
@@ -199,8 +195,8 @@ def test_rms_norm_act_quant():
     assert off.max() <= 1 and (off > 0).mean() <= 0.005
 
 
-@pytest.mark.parametrize("target,march", TARGETS)
-def test_gate_up_q_matches_reference(target, march):
+@pytest.mark.parametrize("target", TARGETS)
+def test_gate_up_q_matches_reference(target):
     from bitttt_ref.packing import pack_i2_b128, row_bytes
 
     tokens, rows, cols = 3, 40, 200
@@ -216,7 +212,7 @@ def test_gate_up_q_matches_reference(target, march):
         f"return %h : tensor<{tokens}x{rows}xf32>",
         [((tokens, cols), "i8"), ((tokens,), "f32"), ((rows, row_bytes(cols)), "i8", ptype),
          ((), "f32"), ((rows, row_bytes(cols)), "i8", ptype), ((), "f32")],
-        [((tokens, rows), "f32")], pipeline=f"bitttt-cpu-pipeline=target={target}", march=march)
+        [((tokens, rows), "f32")], pipeline=f"bitttt-cpu-pipeline=target={target}", march=target)
     (h,) = k(ops.to_int8(xq).numpy(), s.numpy()[:, 0],
              pack_i2_b128(qg.numpy().astype(np.int8)).view(np.int8), np.float32(gg.item()),
              pack_i2_b128(qu.numpy().astype(np.int8)).view(np.int8), np.float32(gu.item()))

@@ -191,21 +191,6 @@ BITTTT_API bitttt_status bitttt_model_state_info(const bitttt_model *model,
                                                  size_t index,
                                                  bitttt_tensor_info *out);
 
-/* Body of a parallel loop: handles indices [begin, end). */
-typedef void (*bitttt_range_fn)(void *ctx, size_t begin, size_t end);
-
-/* Runs fn over [0, n) on the model's thread pool: the range is cut into at
- * most n_threads contiguous chunks of at least `grain` indices (grain 0 is
- * 1), chunk k runs on pool thread k (the caller is thread 0), and the call
- * returns when all chunks are done. When the pool is busy (another thread's
- * loop), the whole range runs on the caller. `fn` must not throw or call
- * back into the pool. This is the hook a later artifact ABI hands to
- * compiled code (docs/runtime.md). */
-BITTTT_API bitttt_status bitttt_model_parallel_for(const bitttt_model *model,
-                                                   size_t n, size_t grain,
-                                                   bitttt_range_fn fn,
-                                                   void *ctx);
-
 /* Creates a session with fresh state (each value from its "init"). */
 BITTTT_API bitttt_status bitttt_session_create(const bitttt_model *model,
                                                bitttt_session **out);

@@ -4,6 +4,7 @@
 // AVX (YMM) and AVX-512 (ZMM, opmask) state. A feature counts only if both.
 //
 //===----------------------------------------------------------------------===//
+#include "CpuTargets.h"
 #include "Status.h"
 
 #if defined(__x86_64__)
@@ -66,17 +67,14 @@ uint32_t bitttt_cpu_features(void) {
 
 const char *bitttt_cpu_target(void) {
   uint32_t f = bitttt_cpu_features();
-  const uint32_t v4 = BITTTT_CPU_AVX2 | BITTTT_CPU_FMA | BITTTT_CPU_AVX512F |
-                      BITTTT_CPU_AVX512BW | BITTTT_CPU_AVX512VL |
-                      BITTTT_CPU_AVX512VNNI;
-  const uint32_t v3 = BITTTT_CPU_AVX2 | BITTTT_CPU_FMA;
-  if ((f & v4) == v4)
-    return "x86-64-v4";
-  if ((f & v3) == v3)
-    return "x86-64-v3";
+  for (const bitttt::rt::CpuTargetInfo &t : bitttt::rt::kCpuTargets)
+    if ((f & t.requires) == t.requires)
+      return t.name;
   bitttt::rt::fail(BITTTT_ERR_UNSUPPORTED,
-                   "this CPU lacks AVX2+FMA (x86-64-v3), the minimum bitttt "
-                   "kernels need");
+                   "this CPU has none of the feature sets bitttt kernels "
+                   "are compiled for (" +
+                       bitttt::rt::cpuTargetNames() +
+                       "; the least is x86-64-v3: AVX2 + FMA)");
   return nullptr;
 }
 

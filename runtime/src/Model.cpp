@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "Model.h"
 #include "CApi.h"
+#include "CpuTargets.h"
 
 #include <cstring>
 
@@ -19,20 +20,29 @@ using namespace bitttt::rt;
 
 namespace {
 
-/// CPU targets the runtime knows, best first.
-const char *const kCpuTargets[] = {"x86-64-v4", "x86-64-v3"};
-
 std::string quote(const std::string &s) { return "'" + s + "'"; }
+
+/// bitttt_exec.parallel_for over the model's pool: compiled loops get the
+/// same n_threads chunks whichever thread calls (docs/abi.md).
+void poolParallelFor(void *ctx, int64_t n, bitttt_loop_body body,
+                     void *closure) {
+  if (n <= 0)
+    return;
+  static_cast<ThreadPool *>(ctx)->parallelFor(
+      size_t(n), 1, [&](size_t, size_t begin, size_t end) {
+        body(closure, int64_t(begin), int64_t(end));
+      });
+}
 
 /// Targets this CPU runs, best first ({} when not even x86-64-v3).
 std::vector<std::string> supportedTargets() {
   const char *best = bitttt_cpu_target();
   std::vector<std::string> out;
   bool on = false;
-  for (const char *t : kCpuTargets) {
-    on = on || (best && std::strcmp(best, t) == 0);
+  for (const CpuTargetInfo &t : kCpuTargets) {
+    on = on || (best && std::strcmp(best, t.name) == 0);
     if (on)
-      out.push_back(t);
+      out.push_back(t.name);
   }
   return out;
 }
@@ -63,14 +73,11 @@ Status chooseArtifact(const std::string &path, const ModelSpec &spec,
   };
   if (forced) {
     std::string target = forced;
-    bool known = false;
-    for (const char *t : kCpuTargets)
-      known = known || target == t;
-    if (!known)
-      return Status::error(ErrorCode::InvalidArgument,
-                           "params.target " + quote(target) +
-                               " is not a CPU target (known: x86-64-v4, "
-                               "x86-64-v3)");
+    if (!findCpuTarget(target))
+      return Status::error(
+          ErrorCode::InvalidArgument,
+          "params.target " + quote(target) +
+              " is not a CPU target (known: " + cpuTargetNames() + ")");
     bool runs = false;
     for (const std::string &t : supported)
       runs = runs || t == target;
@@ -128,12 +135,8 @@ Status loadModel(const std::string &path, const bitttt_model_params &params,
   }
   int threads = params.n_threads == 0 ? onlineCores() : params.n_threads;
   model->pool = std::make_unique<ThreadPool>(threads);
-  // Compiled parallel loops run on the OpenMP runtime the artifact links
-  // (docs/runtime.md); give it the same thread count as our pool.
-  std::string ignored;
-  if (void *setThreads =
-          model->artifact->symbol("omp_set_num_threads", ignored))
-    reinterpret_cast<void (*)(int)>(setThreads)(threads);
+  model->exec.ctx = model->pool.get();
+  model->exec.parallel_for = poolParallelFor;
   out = std::move(model);
   return Status::ok();
 }
@@ -227,21 +230,6 @@ bitttt_status bitttt_model_state_info(const bitttt_model *model, size_t index,
     for (size_t i = 0; i < s.shape.size(); ++i)
       out->shape[i] = s.shape[i];
     out->nbytes = s.nbytes;
-    return BITTTT_OK;
-  });
-}
-
-bitttt_status bitttt_model_parallel_for(const bitttt_model *model, size_t n,
-                                        size_t grain, bitttt_range_fn fn,
-                                        void *ctx) {
-  if (!model)
-    return nullArgument("bitttt_model_parallel_for", "model");
-  if (!fn)
-    return nullArgument("bitttt_model_parallel_for", "fn");
-  return guarded("bitttt_model_parallel_for", [&] {
-    model->pool->parallelFor(n, grain, [&](size_t, size_t begin, size_t end) {
-      fn(ctx, begin, end);
-    });
     return BITTTT_OK;
   });
 }

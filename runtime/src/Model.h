@@ -8,14 +8,16 @@
 #include "ThreadPool.h"
 #include "bitttt.h"
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include <map>
 #include <memory>
 #include <string>
 
 namespace bitttt::rt {
-/// Every compiled entry point: buffers[i] = inputs then outputs (docs/abi.md).
-using EntryFn = void (*)(void **buffers);
+/// Every compiled entry point: buffers[i] = inputs then outputs, and the
+/// executor its parallel loops run on (docs/abi.md).
+using EntryFn = bitttt_entry_fn;
 } // namespace bitttt::rt
 
 /// Immutable after bitttt_model_load; shared by its sessions.
@@ -27,6 +29,8 @@ struct bitttt_model {
   /// Function name -> resolved entry point.
   std::map<std::string, bitttt::rt::EntryFn> entries;
   std::unique_ptr<bitttt::rt::ThreadPool> pool;
+  /// Handed to every entry call: compiled parallel loops run on `pool`.
+  bitttt_exec exec{};
 };
 
 #endif // BITTTT_RUNTIME_MODEL_H

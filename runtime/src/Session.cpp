@@ -120,7 +120,7 @@ void run(bitttt_session &s, Call &call, const int32_t *ids) {
   for (size_t i = 0; i < fn.outputs.size(); ++i)
     if (fn.outputs[i].role == Role::State)
       call.buffers[fn.inputs.size() + i] = s.next[fn.outputs[i].state].data();
-  call.entry(call.buffers.data());
+  call.entry(call.buffers.data(), &s.model->exec);
   for (const BufferSpec &out : fn.outputs)
     if (out.role == Role::State)
       s.state[out.state].swap(s.next[out.state]);

@@ -5,6 +5,10 @@
 
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace bitttt::rt {
 
 int onlineCores() {
@@ -13,11 +17,31 @@ int onlineCores() {
 }
 
 namespace {
+
 /// Chunk k of n split into `chunks` nearly equal contiguous ranges.
 void chunkRange(size_t n, size_t chunks, size_t k, size_t &begin, size_t &end) {
   begin = n / chunks * k + std::min(k, n % chunks);
   end = begin + n / chunks + (k < n % chunks ? 1 : 0);
 }
+
+void cpuRelax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
+
+/// Spins until `done()` or ThreadPool::kSpin has passed; true when done.
+template <typename Done> bool spinUntil(Done done) {
+  auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  for (unsigned i = 1;; ++i) {
+    if (done())
+      return true;
+    cpuRelax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline)
+      return done();
+  }
+}
+
 } // namespace
 
 ThreadPool::ThreadPool(int nThreads) {
@@ -25,10 +49,8 @@ ThreadPool::ThreadPool(int nThreads) {
     for (int i = 1; i < nThreads; ++i)
       workers_.emplace_back([this, i] { workerLoop(size_t(i)); });
   } catch (...) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
+    stop_ = true;
+    { std::lock_guard<std::mutex> lock(mutex_); }
     start_.notify_all();
     for (std::thread &t : workers_)
       t.join();
@@ -37,10 +59,8 @@ ThreadPool::ThreadPool(int nThreads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
-  }
+  stop_ = true;
+  { std::lock_guard<std::mutex> lock(mutex_); }
   start_.notify_all();
   for (std::thread &t : workers_)
     t.join();
@@ -56,51 +76,56 @@ void ThreadPool::parallelFor(size_t n, size_t grain, const Body &body) {
   if (n == 0)
     return;
   size_t count = chunks(n, grain);
-  std::unique_lock<std::mutex> loop(loop_, std::try_to_lock);
-  if (count == 1 || !loop.owns_lock()) {
+  bool expected = false;
+  if (count == 1 || !busy_.compare_exchange_strong(expected, true)) {
     body(0, 0, n);
     return;
   }
-  {
+  body_ = &body;
+  n_ = n;
+  chunks_ = count;
+  pending_.store(workers_.size());
+  generation_.fetch_add(1); // publishes the loop (seq_cst)
+  if (sleepingWorkers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    body_ = &body;
-    n_ = n;
-    chunks_ = count;
-    pending_ = count - 1;
-    ++generation_;
+    start_.notify_all();
   }
-  start_.notify_all();
   size_t begin, end;
   chunkRange(n, count, 0, begin, end);
   body(0, begin, end);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
+  if (!spinUntil([&] { return pending_.load() == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    callerSleeping_ = true;
+    done_.wait(lock, [&] { return pending_.load() == 0; });
+    callerSleeping_ = false;
+  }
   body_ = nullptr;
+  splitLoops_.fetch_add(1, std::memory_order_relaxed);
+  busy_.store(false);
 }
 
 void ThreadPool::workerLoop(size_t index) {
   uint64_t seen = 0;
   for (;;) {
-    const Body *body;
-    size_t n, count;
-    {
+    auto ready = [&] { return stop_.load() || generation_.load() != seen; };
+    if (!spinUntil(ready)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      start_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_)
-        return;
-      seen = generation_;
-      body = body_;
-      n = n_;
-      count = chunks_;
+      ++sleepingWorkers_;
+      start_.wait(lock, ready);
+      --sleepingWorkers_;
     }
-    if (index >= count)
-      continue;
-    size_t begin, end;
-    chunkRange(n, count, index, begin, end);
-    (*body)(index, begin, end);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--pending_ == 0)
+    if (stop_.load())
+      return;
+    seen = generation_.load();
+    if (index < chunks_) {
+      size_t begin, end;
+      chunkRange(n_, chunks_, index, begin, end);
+      (*body_)(index, begin, end);
+    }
+    if (pending_.fetch_sub(1) == 1 && callerSleeping_.load()) {
+      std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_one();
+    }
   }
 }
 

@@ -39,6 +39,14 @@ public:
   Value map(ValueRange inputs, ArrayRef<OpFoldResult> sizes, Type elementType,
             ArrayRef<AffineMap> inputMaps, BodyFn body);
 
+  /// Elementwise update of `dest` in destination-passing style (so that
+  /// bufferization can write in place): result[i] = body(inputs..., dest[i])
+  /// with `inputMaps` indexing the inputs from dest's dimensions.
+  Value update(Value dest, ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+               BodyFn body);
+  /// `dest` overwritten with `value` (`linalg.fill` into it).
+  Value fillInto(Value dest, double value);
+
   Value f32(double v);
   Value i32(int64_t v);
   Value index(int64_t v);

@@ -1,11 +1,13 @@
-//===- EmitEntryPoints.cpp - void bitttt_entry_<f>(void **) wrappers ------===//
+//===- EmitEntryPoints.cpp - bitttt_entry_<f>(buffers, exec) wrappers ----===//
 //
 // The runtime calls every compiled function through one C signature
-// (docs/abi.md): a pointer to an array of buffer base addresses, inputs then
-// outputs. The wrapper turns each address into the memref descriptor the
-// function's lowered signature expects: {ptr, ptr, 0, sizes, row-major
-// strides}. The descriptor is built as the LLVM struct that memrefs lower to
-// and cast to the memref type; after conversion the cast pairs cancel.
+// (docs/abi.md, bitttt/Target/CPU/ArtifactAbi.h): a pointer to an array of
+// buffer base addresses, inputs then outputs, and the executor its parallel
+// loops run on (passed to the function's `bitttt.exec` argument, if any). The
+// wrapper turns each address into the memref descriptor the function's lowered
+// signature expects: {ptr, ptr, 0, sizes, row-major strides}. The descriptor is
+// built as the LLVM struct that memrefs lower to and cast to the memref type;
+// after conversion the cast pairs cancel.
 //
 //===----------------------------------------------------------------------===//
 #include "bitttt/Target/CPU/Passes.h"
@@ -23,13 +25,25 @@ using namespace mlir;
 
 namespace {
 
+constexpr llvm::StringLiteral kExecAttr = "bitttt.exec";
+
+bool isExecArg(func::FuncOp func, unsigned i) {
+  return isa<LLVM::LLVMPointerType>(func.getArgumentTypes()[i]) &&
+         func.getArgAttr(i, kExecAttr);
+}
+
+/// Public, returns nothing, and every argument is a static identity-layout
+/// memref (a buffer) or the `bitttt.exec` pointer.
 bool qualifies(func::FuncOp func) {
   if (func.isExternal() || !func.isPublic() || func.getNumResults() != 0)
     return false;
-  return llvm::all_of(func.getArgumentTypes(), [](Type t) {
+  for (auto [i, t] : llvm::enumerate(func.getArgumentTypes())) {
     auto m = dyn_cast<MemRefType>(t);
-    return m && m.hasStaticShape() && m.getLayout().isIdentity();
-  });
+    if (!(m && m.hasStaticShape() && m.getLayout().isIdentity()) &&
+        !isExecArg(func, unsigned(i)))
+      return false;
+  }
+  return true;
 }
 
 /// The LLVM struct an identity-layout memref of `rank` lowers to.
@@ -82,14 +96,20 @@ struct EmitEntryPointsPass
         func.emitError() << "entry point '" << name << "' already exists";
         return signalPassFailure();
       }
-      auto entry = func::FuncOp::create(b, name, b.getFunctionType({ptr}, {}));
+      auto entry =
+          func::FuncOp::create(b, name, b.getFunctionType({ptr, ptr}, {}));
       Block *body = entry.addEntryBlock();
       b.setInsertionPointToStart(body);
-      Value buffers = body->getArgument(0);
+      Value buffers = body->getArgument(0), exec = body->getArgument(1);
       SmallVector<Value> args;
+      int32_t slotIndex = 0;
       for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+        if (isExecArg(func, unsigned(i))) {
+          args.push_back(exec);
+          continue;
+        }
         Value slot = LLVM::GEPOp::create(b, ptr, ptr, buffers,
-                                         ArrayRef<LLVM::GEPArg>{int32_t(i)});
+                                         ArrayRef<LLVM::GEPArg>{slotIndex++});
         Value base = LLVM::LoadOp::create(b, ptr, slot);
         args.push_back(buildDescriptor(b, base, cast<MemRefType>(type)));
       }

@@ -165,8 +165,9 @@ Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
   }
   if (auto ec = llvm::sys::fs::createTemporaryFile("bitttt", "so", so.path))
     return makeError("cannot create a temporary file: " + ec.message());
-  // Parallel loops call the OpenMP runtime (libomp, from Debian's
-  // libomp-22-dev); the artifact finds it through its run path.
+  // Compiled code calls only libc and libm (its threads come from the
+  // runtime through the entry's exec argument): no other library, no run
+  // path, so the artifact loads wherever the runtime does.
   llvm::SmallVector<llvm::StringRef> args = {*lld,
                                              "-shared",
                                              "--no-undefined-version",
@@ -175,10 +176,6 @@ Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
                                              "-o",
                                              so.path,
                                              obj.path,
-                                             "-L/usr/lib/llvm-22/lib",
-                                             "-lomp",
-                                             "-rpath",
-                                             "/usr/lib/llvm-22/lib",
                                              "-lm",
                                              "-lc",
                                              "-L/usr/lib/x86_64-linux-gnu",

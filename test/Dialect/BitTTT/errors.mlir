@@ -689,7 +689,7 @@ func.func @unknown_op(%x: tensor<4xf32>) {
 
 // -----
 
-// expected-error @+1 {{unknown bitttt attribute 'bitttt.weight' (known on arguments and results: bitttt.tensor, bitttt.state, bitttt.io)}}
+// expected-error @+1 {{unknown bitttt attribute 'bitttt.weight' (known on arguments and results: bitttt.tensor, bitttt.state, bitttt.io, bitttt.range, bitttt.packed, bitttt.exec)}}
 func.func private @bad_arg_attr(tensor<4xf32> {bitttt.weight = "x"})
 
 // -----
@@ -701,6 +701,21 @@ func.func private @bad_arg_attr_value(tensor<4xf32> {bitttt.tensor = 3 : i64})
 
 // expected-error @+1 {{unknown bitttt attribute 'bitttt.logits'}}
 func.func private @bad_result_attr() -> (tensor<4xf32> {bitttt.logits = "x"})
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.range' must be array<i64: lo, hi> with lo < hi, got array<i64: 4, 4>}}
+func.func private @bad_range(tensor<i64> {bitttt.state = "pos", bitttt.range = array<i64: 4, 4>})
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.packed' must be {weight = "<name>", part = "codes" | "scale", layout = "i2_b128"}, got {layout = "i2_b128", part = "bits", weight = "w"}}}
+func.func private @bad_packed_part(tensor<4x32xi8> {bitttt.packed = {weight = "w", part = "bits", layout = "i2_b128"}})
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.exec' takes no value}}
+func.func private @bad_exec(!llvm.ptr {bitttt.exec = 1 : i64})
 
 // -----
 

@@ -131,9 +131,9 @@ TEST_F(BitttRun, InspectSummarisesTheHeader) {
   for (const char *line :
        {"(.bitt v2)", "config: {\"arch\":\"bitttt\",\"vocab_size\":40}",
         "tokenizer: none",
-        "  decode: symbol bitttt_entry_decode, tokens 1, inputs 7 (1 io, 1 "
-        "tensor, 5 state), outputs 6 (1 io, 0 tensor, 5 state)",
-        "  prefill: symbol bitttt_entry_prefill, tokens 4", "state: 5 values",
+        "  decode: symbol bitttt_entry_decode, tokens 1, inputs 8 (1 io, 1 "
+        "tensor, 6 state), outputs 7 (1 io, 0 tensor, 6 state)",
+        "  prefill: symbol bitttt_entry_prefill, tokens 4", "state: 6 values",
         "  toy.sum: init toy.sum0", "  x86-64-v3: elf-so, ",
         "(tensor __artifact__.x86-64-v3)", "  x86-64-v4: elf-so, ",
         "tensors: 5, "})

@@ -65,9 +65,9 @@ TEST_F(ModelLoad, LoadsToyModelAndDescribesIt) {
   EXPECT_EQ(bitttt_model_vocab_size(model), 40u);
   EXPECT_EQ(bitttt_model_prefill_tokens(model), 4u);
   EXPECT_GE(bitttt_model_n_threads(model), 1);
-  ASSERT_EQ(bitttt_model_state_count(model), 5u);
+  ASSERT_EQ(bitttt_model_state_count(model), 6u);
   std::vector<std::string> names;
-  for (size_t i = 0; i < 5; ++i) {
+  for (size_t i = 0; i < 6; ++i) {
     bitttt_tensor_info info;
     ASSERT_EQ(bitttt_model_state_info(model, i, &info), BITTTT_OK);
     names.push_back(info.name);
@@ -79,12 +79,13 @@ TEST_F(ModelLoad, LoadsToyModelAndDescribesIt) {
       EXPECT_EQ(info.data, nullptr);
     }
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"toy.big", "toy.calls", "toy.pos",
-                                             "toy.sig", "toy.sum"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"toy.big", "toy.calls", "toy.chunks",
+                                      "toy.pos", "toy.sig", "toy.sum"}));
   bitttt_tensor_info info;
-  EXPECT_EQ(bitttt_model_state_info(model, 5, &info),
+  EXPECT_EQ(bitttt_model_state_info(model, 6, &info),
             BITTTT_ERR_INVALID_ARGUMENT);
-  expectLastError({"index 5 out of range (5 states)"});
+  expectLastError({"index 6 out of range (6 states)"});
 }
 
 TEST_F(ModelLoad, PicksTheBestArtifactForThisCpu) {
@@ -244,10 +245,10 @@ TEST_F(ModelLoad, MalformedFunctionEntries) {
       {[](json &d) { d["inputs"][3]["dtype"] = "Q4"; },
        "'bitttt.functions.decode.inputs[3].dtype' is \"Q4\""},
       {[](json &d) { d["outputs"].push_back(d["inputs"][1]); },
-       "'bitttt.functions.decode.outputs[6].role' is \"tensor\": tensors are "
+       "'bitttt.functions.decode.outputs[7].role' is \"tensor\": tensors are "
        "inputs only"},
       {[](json &d) { d["inputs"].push_back(d["inputs"][2]); },
-       "'bitttt.functions.decode.inputs[7].name' repeats 'toy.pos'"},
+       "'bitttt.functions.decode.inputs[8].name' repeats 'toy.pos'"},
   };
   for (const Case &c : cases) {
     ToyFile f = ToyModel::make();

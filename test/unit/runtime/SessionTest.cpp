@@ -381,3 +381,35 @@ TEST_F(Session, SessionsOnDifferentThreadsShareTheModel) {
   EXPECT_TRUE(okA);
   EXPECT_TRUE(okB);
 }
+
+// The artifact's parallel loops run on the model's pool through the exec
+// the runtime hands every call, so n_threads holds for a session created and
+// used on any thread (with libomp, a thread other than the loader's got
+// OpenMP's default instead). The toy cuts its loop over toy.big into the
+// parts parallel_for gives it and counts them.
+TEST_F(Session, CompiledLoopsUseNThreadsFromAnyThread) {
+  ToyShape shape;
+  shape.big = 64;
+  for (int threads : {1, 2, 3}) {
+    loadToy(shape, threads);
+    int64_t chunks = -1;
+    std::vector<float> big(64);
+    std::thread other([&] {
+      bitttt_session *s = nullptr;
+      ASSERT_EQ(bitttt_session_create(model, &s), BITTTT_OK);
+      ASSERT_EQ(bitttt_session_decode(s, 3), BITTTT_OK);
+      chunks = scalar(s, "toy.chunks");
+      const int64_t dims[1] = {64};
+      ASSERT_EQ(
+          bitttt_session_state_get(s, "toy.big", big.data(), "F32", 1, dims),
+          BITTTT_OK);
+      bitttt_session_free(s);
+    });
+    other.join();
+    EXPECT_EQ(chunks, threads) << threads << " threads";
+    for (int i = 0; i < 64; ++i) // toy.big0[i] = i / 2, + 1 per call
+      ASSERT_EQ(big[size_t(i)], float(i) * 0.5f + 1.0f) << i;
+    bitttt_model_free(model);
+    model = nullptr;
+  }
+}

@@ -81,39 +81,6 @@ TEST(ThreadPool, OneThreadMeansNoWorkers) {
   EXPECT_GE(bitttt::rt::onlineCores(), 1);
 }
 
-namespace {
-struct Coverage {
-  std::vector<std::atomic<int>> hits;
-  explicit Coverage(size_t n) : hits(n) {}
-};
-void countRange(void *ctx, size_t begin, size_t end) {
-  auto *c = static_cast<Coverage *>(ctx);
-  for (size_t i = begin; i < end; ++i)
-    ++c->hits[i];
-}
-} // namespace
-
-TEST(ThreadPool, ModelParallelForIsTheCApiHook) {
-  BITTTT_REQUIRE_TOY_COMPILER();
-  bitttt::test::TempDir dir;
-  std::string path = bitttt::test::ToyModel::write(dir.file("toy.bitt"));
-  bitttt_model_params params = bitttt_model_default_params();
-  params.n_threads = 2;
-  bitttt_model *model = nullptr;
-  ASSERT_EQ(bitttt_model_load(path.c_str(), &params, &model), BITTTT_OK)
-      << bitttt_last_error();
-  Coverage c(777);
-  ASSERT_EQ(bitttt_model_parallel_for(model, 777, 100, countRange, &c),
-            BITTTT_OK);
-  for (size_t i = 0; i < 777; ++i)
-    ASSERT_EQ(c.hits[i].load(), 1) << i;
-  EXPECT_EQ(bitttt_model_parallel_for(model, 1, 1, nullptr, nullptr),
-            BITTTT_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(bitttt_model_parallel_for(nullptr, 1, 1, countRange, &c),
-            BITTTT_ERR_INVALID_ARGUMENT);
-  bitttt_model_free(model);
-}
-
 TEST(ThreadPool, DefaultIsOneThreadPerOnlineCore) {
   BITTTT_REQUIRE_TOY_COMPILER();
   bitttt::test::TempDir dir;

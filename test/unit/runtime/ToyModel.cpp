@@ -12,19 +12,35 @@ using nlohmann::json;
 namespace bitttt::test {
 namespace {
 
-/// Buffer order (docs/abi.md: inputs, then outputs), as in toyHeader():
-///   0 ids  1 lm.bias  2 pos  3 sum  4 calls  5 sig  6 big
-///   7 logits  8 pos  9 sum  10 calls  11 sig  12 big
+/// Buffer order (docs/abi.md: inputs, then outputs), as in toyFunction():
+///   0 ids  1 lm.bias  2 pos  3 sum  4 calls  5 sig  6 big  7 chunks
+///   8 logits  9 pos  10 sum  11 calls  12 sig  13 big  14 chunks
+/// `big` is updated in a parallel loop through exec->parallel_for (on the
+/// caller when exec or its parallel_for is NULL, as compiled code does);
+/// `chunks` counts the parts the loop was cut into.
 const char *const kToySource = R"(
 #include <stdint.h>
+#include "bitttt/Target/CPU/ArtifactAbi.h"
 
-static void step(void **b, int n, int which) {
+struct big_loop {
+  const float *in;
+  float *out;
+  int64_t *chunks;
+};
+
+static void big_body(void *closure, int64_t begin, int64_t end) {
+  struct big_loop *c = (struct big_loop *)closure;
+  for (int64_t i = begin; i < end; ++i)
+    c->out[i] = c->in[i] + 1.0f;
+  __atomic_fetch_add(c->chunks, 1, __ATOMIC_RELAXED);
+}
+
+static void step(void **b, int n, int which, const bitttt_exec *exec) {
   const int32_t *ids = (const int32_t *)b[0];
   const float *bias = (const float *)b[1];
   int64_t pos = *(const int64_t *)b[2], sum = *(const int64_t *)b[3];
   const int64_t *calls = (const int64_t *)b[4];
-  const float *big = (const float *)b[6];
-  float *logits = (float *)b[7];
+  float *logits = (float *)b[8];
   for (int t = 0; t < n; ++t) {
     pos += 1;
     sum += ids[t];
@@ -33,17 +49,26 @@ static void step(void **b, int n, int which) {
           (float)((31 * sum + 7 * pos + 13 * (int64_t)v) % TOY_VOCAB) +
           bias[v];
   }
-  *(int64_t *)b[8] = pos;
-  *(int64_t *)b[9] = sum;
-  ((int64_t *)b[10])[0] = calls[0] + (which == 0);
-  ((int64_t *)b[10])[1] = calls[1] + (which == 1);
-  *(int64_t *)b[11] = TOY_TARGET;
-  for (int i = 0; i < TOY_BIG; ++i)
-    ((float *)b[12])[i] = big[i] + 1.0f;
+  *(int64_t *)b[9] = pos;
+  *(int64_t *)b[10] = sum;
+  ((int64_t *)b[11])[0] = calls[0] + (which == 0);
+  ((int64_t *)b[11])[1] = calls[1] + (which == 1);
+  *(int64_t *)b[12] = TOY_TARGET;
+  struct big_loop loop = {(const float *)b[6], (float *)b[13],
+                          (int64_t *)b[14]};
+  *loop.chunks = 0;
+  if (exec && exec->parallel_for)
+    exec->parallel_for(exec->ctx, TOY_BIG, big_body, &loop);
+  else
+    big_body(&loop, 0, TOY_BIG);
 }
 
-void bitttt_entry_prefill(void **buffers) { step(buffers, TOY_PREFILL, 0); }
-void bitttt_entry_decode(void **buffers) { step(buffers, 1, 1); }
+void bitttt_entry_prefill(void **buffers, const bitttt_exec *exec) {
+  step(buffers, TOY_PREFILL, 0, exec);
+}
+void bitttt_entry_decode(void **buffers, const bitttt_exec *exec) {
+  step(buffers, 1, 1, exec);
+}
 )";
 
 json buffer(const char *role, const std::string &name, const char *dtype,
@@ -58,13 +83,15 @@ json toyFunction(const ToyShape &s, const std::string &name, int tokens) {
                              buffer("state", "toy.sum", "I64", {}),
                              buffer("state", "toy.calls", "I64", {2}),
                              buffer("state", "toy.sig", "I64", {}),
-                             buffer("state", "toy.big", "F32", {s.big})});
+                             buffer("state", "toy.big", "F32", {s.big}),
+                             buffer("state", "toy.chunks", "I64", {})});
   json outputs = json::array({buffer("io", "logits", "F32", {tokens, s.vocab}),
                               buffer("state", "toy.pos", "I64", {}),
                               buffer("state", "toy.sum", "I64", {}),
                               buffer("state", "toy.calls", "I64", {2}),
                               buffer("state", "toy.sig", "I64", {}),
-                              buffer("state", "toy.big", "F32", {s.big})});
+                              buffer("state", "toy.big", "F32", {s.big}),
+                              buffer("state", "toy.chunks", "I64", {})});
   return {{"symbol", "bitttt_entry_" + name},
           {"tokens", tokens},
           {"inputs", inputs},
@@ -137,8 +164,9 @@ const std::string &ToyModel::artifact(const ToyShape &shape, int target,
   std::string src = dir.file("toy" + n + ".c"),
               so = dir.file("toy" + n + ".so");
   writeBytes(src, kToySource);
-  std::string command = compiler() + " -O1 -shared -fPIC -nostdlib " + defines +
-                        " -o " + so + " " + src + " 2>&1";
+  std::string command = compiler() + " -O1 -shared -fPIC -nostdlib -I" +
+                        BITTTT_SOURCE_INCLUDE + " " + defines + " -o " + so +
+                        " " + src + " 2>&1";
   int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << "compiling the toy artifact failed: " << command;
   std::string bytes = readBytes(so);
@@ -190,7 +218,8 @@ ToyFile ToyModel::make(const ToyShape &shape,
                   {"toy.sum", {{"init", "toy.sum0"}}},
                   {"toy.calls", {{"init", "zeros"}}},
                   {"toy.sig", {{"init", "zeros"}}},
-                  {"toy.big", {{"init", "toy.big0"}}}}},
+                  {"toy.big", {{"init", "toy.big0"}}},
+                  {"toy.chunks", {{"init", "zeros"}}}}},
                 {"artifacts", artifacts}}}};
   return f;
 }

@@ -8,7 +8,8 @@
 // The toy "model": vocabulary V, prefill chunk T. State: pos (tokens seen),
 // sum (sum of ids seen, init from tensor toy.sum0 = 5), calls ([prefill
 // calls, decode calls]), sig (the TOY_TARGET of the artifact that ran last),
-// big (F32 [B], init from tensor toy.big0, +1 per call). For the token at
+// big (F32 [B], init from tensor toy.big0, +1 per call, in a parallel loop
+// on the runtime's exec), chunks (the parts that loop ran in). For the token at
 // position p (1-based) with running sum s:
 //   logits[v] = float((31*s + 7*p + 13*v) mod V) + bias[v]
 // with bias = lm.bias (F32 [V], values (v mod 7) * 0.05).

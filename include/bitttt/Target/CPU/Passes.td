@@ -6,13 +6,15 @@
 include "mlir/Pass/PassBase.td"
 
 def BitTTTEmitEntryPoints : Pass<"bitttt-emit-entry-points", "mlir::ModuleOp"> {
-  let summary = "Add `void bitttt_entry_<f>(void **buffers)` wrappers";
+  let summary = "Add `void bitttt_entry_<f>(void **buffers, exec)` wrappers";
   let description = [{
     For every public function whose arguments are all statically shaped
-    memrefs and which returns nothing (run after bufferization and
-    `buffer-results-to-out-params`), adds `bitttt_entry_<name>` taking one
-    `!llvm.ptr` to an array of buffer base pointers, builds an identity-layout
-    memref descriptor for each and calls the function (docs/abi.md). Other
+    memrefs (plus possibly the `bitttt.exec` pointer of
+    `bitttt-outline-parallel-loops`) and which returns nothing (run after
+    bufferization and `buffer-results-to-out-params`), adds
+    `bitttt_entry_<name>(!llvm.ptr buffers, !llvm.ptr exec)`: it builds an
+    identity-layout memref descriptor for each buffer of the array, passes
+    `exec` on and calls the function (docs/abi.md). Other
     functions get no entry point; `bitttt-compile` checks that the ones it
     needs exist.
   }];
@@ -33,6 +35,28 @@ def BitTTTMarkWeightsReadOnly
     before writing the output) and stay writable.
   }];
   let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+}
+
+def BitTTTOutlineParallelLoops
+    : Pass<"bitttt-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Run parallel loops on the runtime's parallel_for";
+  let description = [{
+    Each outermost 1-D `scf.parallel` (no reductions) of a public function
+    without callers is outlined into a private function over an iteration
+    range, its uses from the function packed into a closure on the stack,
+    and replaced by a call to `exec->parallel_for(ctx, n, body, closure)`,
+    where `exec` is a new trailing `!llvm.ptr {bitttt.exec}` argument (the
+    `const bitttt_exec *` of include/bitttt/Target/CPU/ArtifactAbi.h). A
+    NULL exec or parallel_for runs the body on the caller over [0, n).
+    Static memrefs cross as pointers + offset and get constant sizes and
+    strides back in the body. Run after bufferization and
+    `scf-forall-to-parallel`; `bitttt-emit-entry-points` passes the entry's
+    exec pointer on.
+  }];
+  let dependentDialects = [
+    "mlir::LLVM::LLVMDialect", "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect", "mlir::scf::SCFDialect"
+  ];
 }
 
 #endif // BITTTT_TARGET_CPU_PASSES_TD

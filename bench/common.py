@@ -128,23 +128,31 @@ def harness():
     if _HARNESS is not None:
         return _HARNESS
     src = os.path.join(BENCH, "harness.c")
-    with open(src, "rb") as f:
-        digest = hashlib.sha1(f.read()).hexdigest()[:12]
+    abi = os.path.join(REPO, "include", "bitttt", "Target", "CPU", "ArtifactAbi.h")
+    h = hashlib.sha1()
+    for path in (src, abi):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    digest = h.hexdigest()[:12]
     os.makedirs(CACHE, exist_ok=True)
     so = os.path.join(CACHE, f"harness-{digest}.so")
     if not os.path.exists(so):
         inc = "/usr/include/x86_64-linux-gnu/openblas-pthread"
-        cmd = [CLANG, "-O3", "-march=native", "-shared", "-fPIC",
+        cmd = [CLANG, "-O3", "-march=native", "-shared", "-fPIC", "-pthread",
+               "-I", os.path.join(REPO, "include"),
                *(["-I", inc] if os.path.isdir(inc) else []),
-               "-o", so + ".tmp", src, "-lopenblas", "-lpthread"]
+               "-o", so + ".tmp", src, "-lopenblas"]
         subprocess.run(cmd, check=True)
         os.replace(so + ".tmp", so)
     lib = ctypes.CDLL(so)
     dp = ctypes.POINTER(ctypes.c_double)
-    lib.bench_entry.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+    vpp = ctypes.POINTER(ctypes.c_void_p)
+    lib.bench_entry.argtypes = [ctypes.c_void_p, ctypes.c_int, vpp,
                                 ctypes.c_int, ctypes.c_int, ctypes.c_int,
                                 ctypes.c_int, ctypes.c_int, ctypes.c_double, dp]
     lib.bench_entry.restype = ctypes.c_int
+    lib.run_entry.argtypes = [ctypes.c_void_p, vpp, ctypes.c_int]
+    lib.run_entry.restype = ctypes.c_long
     lib.bench_openblas.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
                                    ctypes.c_void_p, ctypes.c_void_p,
                                    ctypes.c_int, ctypes.c_int, ctypes.c_int,

@@ -2,24 +2,31 @@
  *
  * Loaded with ctypes; every timed loop runs here in C so no Python call
  * overhead lands inside a measurement. Three kinds of measurement:
- *   - bench_entry: call a compiled `void bitttt_entry_<f>(void **)` R times,
- *     cycling through several buffer sets (to defeat the caches if wanted);
+ *   - bench_entry: call a compiled
+ *     `void bitttt_entry_<f>(void **, const bitttt_exec *)` R times, cycling
+ *     through several buffer sets (to defeat the caches if wanted), on 1
+ *     thread (exec NULL) or on a small fork-join pthread pool (below);
  *   - bench_openblas: cblas_sgemv (T = 1) / cblas_sgemm (T > 1) on a dense
  *     f32 [N, K] matrix, same cycling;
  *   - bench_read_bw: a streaming read over a buffer much larger than L3,
  *     with 1..n pthreads (DRAM read bandwidth).
  * Times are seconds per call, written into a caller-owned array.
  *
- * Build: clang-22 -O3 -march=native -shared -fPIC harness.c -lopenblas -lpthread
+ * Build: clang-22 -O3 -march=native -shared -fPIC -pthread -Iinclude \
+ *          harness.c -lopenblas
  */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <immintrin.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "bitttt/Target/CPU/ArtifactAbi.h"
 
 /* OpenBLAS extensions (declared in OpenBLAS's cblas.h, repeated for safety). */
 void openblas_set_num_threads(int);
@@ -31,28 +38,222 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef void (*entry_fn)(void **);
+/* ---- fork-join pool implementing bitttt_exec --------------------------
+ * parallel_for(n) splits [0, n) into min(threads, n) contiguous, nearly
+ * equal chunks; chunk 0 runs on the calling thread, chunk i on worker i.
+ * Waiting (an idle worker for the next loop, the caller for the workers) is
+ * the runtime pool's (runtime/src/ThreadPool.cpp): pause-spin for 50 us,
+ * sched_yield up to 300 us, then block on a condition variable. */
 
-/* Calls fn(sets[s * nbuf ...]) for s cycling over nsets buffer sets.
+#define POOL_MAX 256
+#define SPIN_PAUSE_S 50e-6
+#define SPIN_S 300e-6
+
+typedef struct pool pool_t;
+typedef struct {
+  pool_t *pool;
+  int index;
+} worker_t;
+
+struct pool {
+  bitttt_exec exec; /* exec.ctx == this pool */
+  int threads;
+  pthread_t th[POOL_MAX];
+  worker_t w[POOL_MAX];
+  pthread_mutex_t mu;
+  pthread_cond_t cv, done_cv;
+  atomic_uint gen;     /* bumped once per parallel_for */
+  atomic_int pending;  /* workers yet to finish this generation */
+  atomic_int sleeping; /* workers waiting on cv */
+  atomic_int caller_sleeping;
+  atomic_int stop;
+  /* the current loop, written before gen is bumped */
+  int64_t n;
+  int parts;
+  bitttt_loop_body body;
+  void *closure;
+  long loops; /* parallel_for calls so far */
+};
+
+static int loop_ready(pool_t *p, unsigned seen) {
+  return atomic_load(&p->gen) != seen || atomic_load(&p->stop);
+}
+static int loop_done(pool_t *p, unsigned unused) {
+  (void)unused;
+  return atomic_load(&p->pending) == 0;
+}
+
+/* Polls until done(p, arg) or SPIN_S passed; returns done(p, arg). */
+static int spin_until(int (*done)(pool_t *, unsigned), pool_t *p,
+                      unsigned arg) {
+  double start = now();
+  int yielding = 0;
+  for (unsigned i = 1;; ++i) {
+    if (done(p, arg))
+      return 1;
+    if (yielding)
+      sched_yield();
+    else
+      _mm_pause();
+    if (i % 64 == 0) {
+      double spent = now() - start;
+      if (spent > SPIN_S)
+        return done(p, arg);
+      yielding = spent > SPIN_PAUSE_S;
+    }
+  }
+}
+
+static void chunk(int64_t n, int parts, int k, int64_t *b, int64_t *e) {
+  int64_t q = n / parts, r = n % parts;
+  *b = q * k + (k < r ? k : r);
+  *e = *b + q + (k < r);
+}
+
+static void pool_parallel_for(void *ctx, int64_t n, bitttt_loop_body body,
+                              void *closure) {
+  pool_t *p = (pool_t *)ctx;
+  ++p->loops;
+  if (n <= 0)
+    return;
+  int parts = n < p->threads ? (int)n : p->threads;
+  if (parts == 1) {
+    body(closure, 0, n);
+    return;
+  }
+  p->n = n, p->parts = parts, p->body = body, p->closure = closure;
+  atomic_store(&p->pending, p->threads - 1);
+  atomic_fetch_add(&p->gen, 1); /* publishes the loop (seq_cst) */
+  if (atomic_load(&p->sleeping) > 0) {
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  int64_t b, e;
+  chunk(n, parts, 0, &b, &e);
+  body(closure, b, e);
+  if (!spin_until(loop_done, p, 0)) {
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->caller_sleeping, 1);
+    while (!loop_done(p, 0))
+      pthread_cond_wait(&p->done_cv, &p->mu);
+    atomic_store(&p->caller_sleeping, 0);
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+static void *pool_worker(void *arg) {
+  worker_t *w = (worker_t *)arg;
+  pool_t *p = w->pool;
+  unsigned seen = 0;
+  for (;;) {
+    if (!spin_until(loop_ready, p, seen)) {
+      pthread_mutex_lock(&p->mu);
+      atomic_fetch_add(&p->sleeping, 1);
+      while (!loop_ready(p, seen))
+        pthread_cond_wait(&p->cv, &p->mu);
+      atomic_fetch_sub(&p->sleeping, 1);
+      pthread_mutex_unlock(&p->mu);
+    }
+    if (atomic_load(&p->stop))
+      return NULL;
+    seen = atomic_load(&p->gen);
+    if (w->index < p->parts) {
+      int64_t b, e;
+      chunk(p->n, p->parts, w->index, &b, &e);
+      p->body(p->closure, b, e);
+    }
+    if (atomic_fetch_sub(&p->pending, 1) == 1 &&
+        atomic_load(&p->caller_sleeping)) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done_cv);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+}
+
+/* A pool of `threads` threads (the caller plus threads - 1 workers). */
+static pool_t *pool_create(int threads) {
+  pool_t *p = (pool_t *)calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  p->threads = threads < 1 ? 1 : threads > POOL_MAX ? POOL_MAX : threads;
+  p->exec.ctx = p;
+  p->exec.parallel_for = pool_parallel_for;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  pthread_cond_init(&p->done_cv, NULL);
+  for (int i = 1; i < p->threads; ++i) {
+    p->w[i].pool = p;
+    p->w[i].index = i;
+    if (pthread_create(&p->th[i], NULL, pool_worker, &p->w[i])) {
+      p->threads = i; /* run with the workers that started */
+      break;
+    }
+  }
+  return p;
+}
+
+static void pool_destroy(pool_t *p) {
+  if (!p)
+    return;
+  atomic_store(&p->stop, 1);
+  pthread_mutex_lock(&p->mu);
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 1; i < p->threads; ++i)
+    pthread_join(p->th[i], NULL);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  pthread_cond_destroy(&p->done_cv);
+  free(p);
+}
+
+/* One call of fn(bufs, exec): threads <= 0 passes exec NULL (returns -1);
+ * otherwise a pool of `threads` (1 = no workers, loops run inline) and
+ * returns how many parallel_for calls the entry made. */
+long run_entry(bitttt_entry_fn fn, void **bufs, int threads) {
+  if (threads <= 0) {
+    fn(bufs, NULL);
+    return -1;
+  }
+  pool_t *p = pool_create(threads);
+  if (!p)
+    return -2;
+  fn(bufs, &p->exec);
+  long loops = p->loops;
+  pool_destroy(p);
+  return loops;
+}
+
+/* Calls fn(sets[s * nbuf ...], exec) for s cycling over nsets buffer sets,
+ * with exec NULL for threads <= 1, else a pool of `threads` threads that
+ * lives for the whole measurement (created before the warm-up).
  * `warmup` untimed calls first, then timed calls until at least `min_reps`
  * were done and `min_seconds` elapsed, or `max_reps` were done.
- * Returns the number of timed calls; times[i] is call i's duration. */
-int bench_entry(entry_fn fn, void **sets, int nbuf, int nsets, int warmup,
-                int min_reps, int max_reps, double min_seconds,
-                double *times) {
+ * Returns the number of timed calls (-1: no pool); times[i] is call i's
+ * duration. */
+int bench_entry(bitttt_entry_fn fn, int threads, void **sets, int nbuf,
+                int nsets, int warmup, int min_reps, int max_reps,
+                double min_seconds, double *times) {
+  pool_t *pool = NULL;
+  if (threads > 1 && !(pool = pool_create(threads)))
+    return -1;
+  const bitttt_exec *exec = pool ? &pool->exec : NULL;
   int s = 0;
   for (int i = 0; i < warmup; ++i) {
-    fn(sets + (size_t)s * nbuf);
+    fn(sets + (size_t)s * nbuf, exec);
     s = (s + 1) % nsets;
   }
   double start = now();
   int n = 0;
   while (n < max_reps && (n < min_reps || now() - start < min_seconds)) {
     double t0 = now();
-    fn(sets + (size_t)s * nbuf);
+    fn(sets + (size_t)s * nbuf, exec);
     times[n++] = now() - t0;
     s = (s + 1) % nsets;
   }
+  pool_destroy(pool);
   return n;
 }
 

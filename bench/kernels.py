@@ -10,8 +10,10 @@ For each shape N x K (out x in) and token count T, the function
 
 goes through `bitttt-opt --bitttt-cpu-pipeline=target=...`,
 `mlir-translate --mlir-to-llvmir` and `clang-22 -O3 -march=... -shared`, and
-its `bitttt_entry_bl(void **)` is timed from C (bench/harness.c) after a
-bit-exactness check against a numpy integer BitLinear. Baselines in the same
+its `bitttt_entry_bl(void **, const bitttt_exec *)` is timed from C
+(bench/harness.c) after a bit-exactness check against a numpy integer
+BitLinear: on 1 thread (exec NULL) and, when the kernel has parallel loops,
+on the harness's fork-join pthread pool with all usable cores. Baselines in the same
 run: OpenBLAS sgemv/sgemm on the dense f32 [N, K] matrix (1 thread and the
 OpenBLAS default), and a streaming-read DRAM bandwidth (1 thread, all cores).
 
@@ -58,7 +60,7 @@ def kernel_source(T, N, K):
 
 
 def compile_kernel(build, target, T, N, K):
-    """→ (path of the .so, compile seconds, links_libomp)."""
+    """→ (path of the .so, compile seconds)."""
     opt = os.path.join(build, "bin", "bitttt-opt")
     src = kernel_source(T, N, K)
     tool_id = f"{os.path.getmtime(opt)}:{os.path.getsize(opt)}"
@@ -81,16 +83,15 @@ def compile_kernel(build, target, T, N, K):
             raise RuntimeError(f"mlir-translate failed:\n{ir.stderr}")
         with open(base + ".ll", "w") as f:
             f.write(ir.stdout)
+        if "__kmpc_" in ir.stdout:
+            raise RuntimeError("the kernel calls libomp (__kmpc_*): this bitttt-opt predates "
+                               "the bitttt_exec entry ABI, rebuild it")
         isa = [f"-march={target}"] + (["-mavx512vnni"] if target == "x86-64-v4" else [])
-        # Code lowered through the OpenMP dialect calls libomp (__kmpc_*).
-        omp = ["-fopenmp"] if "__kmpc_" in ir.stdout else []
-        subprocess.run([common.CLANG, "-O3", *isa, *omp, "-shared", "-fPIC",
+        subprocess.run([common.CLANG, "-O3", *isa, "-shared", "-fPIC",
                         "-Wno-override-module", "-o", so + ".tmp", base + ".ll"],
                        check=True)
         os.replace(so + ".tmp", so)
-    secs = time.perf_counter() - t0
-    ldd = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
-    return so, secs, ("libomp" in ldd or "libgomp" in ldd or "libiomp" in ldd)
+    return so, time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------- reference
@@ -119,13 +120,16 @@ class Timing:
         self.min_seconds, self.warmup = args.min_seconds, args.warmup
 
 
-def time_entry(lib, fn_addr, sets, timing):
-    """sets: list of buffer lists (pointers). → per-call seconds."""
+def time_entry(lib, fn_addr, sets, timing, threads):
+    """sets: list of buffer lists (pointers); threads: 1 = exec NULL, else
+    the harness's pool of that many threads. → per-call seconds."""
     nbuf = len(sets[0])
     flat = (ctypes.c_void_p * (nbuf * len(sets)))(*[p for s in sets for p in s])
     times = (ctypes.c_double * timing.max_reps)()
-    n = lib.bench_entry(fn_addr, flat, nbuf, len(sets), timing.warmup,
+    n = lib.bench_entry(fn_addr, threads, flat, nbuf, len(sets), timing.warmup,
                         timing.min_reps, timing.max_reps, timing.min_seconds, times)
+    if n < 0:
+        raise RuntimeError(f"harness could not start a pool of {threads} threads")
     return list(times[:n])
 
 
@@ -165,19 +169,6 @@ def entry(kind, T, N, K, times, weight_bytes, extra_bytes, dram, **kw):
     return e
 
 
-def run_kernel_worker(job):
-    """Time one kernel in this process (used with OMP_NUM_THREADS set)."""
-    data = np.load(job["data"])
-    lib = common.harness()
-    klib = ctypes.CDLL(job["so"])
-    fn = ctypes.cast(klib.bitttt_entry_bl, ctypes.c_void_p).value
-    x, y, g = data["x"], np.empty((job["T"], job["N"]), np.float32), data["g"]
-    packs = [common.aligned_copy(data["packed"]) for _ in range(job["copies"])]
-    sets = [[x.ctypes.data, p.ctypes.data, g.ctypes.data, y.ctypes.data] for p in packs]
-    t = Timing(argparse.Namespace(**job["timing"]))
-    common.emit({"times": time_entry(lib, fn, sets, t)})
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -201,12 +192,7 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="shapes 2048x2048,4096x4096 only, fewer reps")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker:
-        import json
-        with open(args.worker) as f:
-            return run_kernel_worker(json.load(f))
     if args.quick:
         args.shapes, args.min_seconds, args.min_reps = "2048x2048,4096x4096", 0.3, 3
     timing = Timing(args)
@@ -268,7 +254,7 @@ def main():
             for target in targets:
                 tag = f"{target} T={T} {N}x{K}"
                 try:
-                    so, csecs, omp = compile_kernel(args.build, target, T, N, K)
+                    so, csecs = compile_kernel(args.build, target, T, N, K)
                 except Exception as exc:  # noqa: BLE001
                     log(f"[bench]   {tag}: COMPILE FAILED {exc}")
                     doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
@@ -279,36 +265,40 @@ def main():
                 y = common.aligned((T * N) * 4, np.float32).reshape(T, N)
                 bufs = (ctypes.c_void_p * 4)(x.ctypes.data, packed.ctypes.data,
                                              gamma.ctypes.data, y.ctypes.data)
-                y[...] = np.nan
-                ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(fn)(bufs)
-                if not np.array_equal(y, expect):
-                    bad = int(np.count_nonzero(y != expect))
-                    log(f"[bench]   {tag}: WRONG RESULT ({bad} of {y.size} differ) — skipped")
+                # Check on 1 thread (exec NULL) and on the pool of all cores;
+                # the pool also counts the entry's parallel_for calls.
+                bad, loops = 0, 0
+                for th in ([0] + ([ncpu] if ncpu > 1 else [])):
+                    y[...] = np.nan
+                    got = lib.run_entry(fn, bufs, th)
+                    loops = max(loops, got)
+                    if not np.array_equal(y, expect):
+                        bad = int(np.count_nonzero(y != expect))
+                        log(f"[bench]   {tag}: WRONG RESULT with {max(th, 1)} thread(s) "
+                            f"({bad} of {y.size} differ) — skipped")
+                        break
+                if bad:
                     doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
                                            "T": T, "N": N, "K": K, "correct": False,
                                            "mismatches": bad})
                     continue
-                thread_counts = [1] + ([ncpu] if omp and ncpu > 1 else [])
+                thread_counts = [1] + ([ncpu] if loops > 0 and ncpu > 1 else [])
                 for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
                     copies = copies_for(wbytes, l3, cache == "cold")
                     if cache == "cold" and copies == 1:
                         continue   # weights alone exceed 16·L3: "hot" is already cold
                     if wbytes >= COLD_FACTOR * l3:
                         cache = "dram"
+                    packs = [packed] + [common.aligned_copy(packed)
+                                        for _ in range(copies - 1)]
+                    sets = [[x.ctypes.data, p.ctypes.data, gamma.ctypes.data,
+                             y.ctypes.data] for p in packs]
                     for th in thread_counts:
-                        if omp:
-                            times = time_kernel_subprocess(so, x, packed, gamma, T, N, K,
-                                                           copies, th, args)
-                        else:
-                            packs = [packed] + [common.aligned_copy(packed)
-                                                for _ in range(copies - 1)]
-                            sets = [[x.ctypes.data, p.ctypes.data, gamma.ctypes.data,
-                                     y.ctypes.data] for p in packs]
-                            times = time_entry(lib, fn, sets, timing)
-                            del packs, sets
+                        times = time_entry(lib, fn, sets, timing, th)
                         e = entry("bitttt_bitlinear", T, N, K, times, wbytes, io_bytes,
                                   dram, target=target, threads=th,
-                                  kernel_links_openmp=omp, cache=cache,
+                                  threads_from="bench pool (bitttt_exec)",
+                                  parallel_loops_per_call=loops, cache=cache,
                                   weight_copies_cycled=copies, correct=True,
                                   compile_seconds=round(csecs, 2),
                                   cache_note=("one weight buffer > L3" if cache == "hot"
@@ -320,6 +310,7 @@ def main():
                             f"median {e['ms_median']:.3f} ms, "
                             f"{e['weight_GBps_best']:.1f} GB/s, "
                             f"{e['GMACps_best']:.1f} GMAC/s")
+                    del packs, sets
             if not args.no_openblas:
                 for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
                     copies = copies_for(dense.nbytes, l3, cache == "cold")
@@ -348,26 +339,6 @@ def main():
         del dense, packed
     doc["machine"]["loadavg_at_end"] = common._read("/proc/loadavg")
     common.emit(doc)
-
-
-def time_kernel_subprocess(so, x, packed, gamma, T, N, K, copies, threads, args):
-    """An OpenMP kernel reads OMP_NUM_THREADS when libomp loads: time it in a
-    fresh process with that variable set."""
-    import json
-    import tempfile
-    with tempfile.TemporaryDirectory(prefix="bitttt-bench-") as d:
-        np.savez(os.path.join(d, "data.npz"), x=x, packed=packed, g=gamma)
-        job = {"so": so, "data": os.path.join(d, "data.npz"), "T": T, "N": N, "K": K,
-               "copies": copies,
-               "timing": {"min_reps": args.min_reps, "max_reps": args.max_reps,
-                          "min_seconds": args.min_seconds, "warmup": args.warmup}}
-        with open(os.path.join(d, "job.json"), "w") as f:
-            json.dump(job, f)
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                              os.path.join(d, "job.json")], env=env, check=True,
-                             capture_output=True, text=True).stdout
-    return json.loads(out)["times"]
 
 
 if __name__ == "__main__":

@@ -217,6 +217,18 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
     func.setArgAttr(i, attr.first, builder.getStringAttr(attr.second));
   for (auto [i, attr] : llvm::enumerate(resultAttrs))
     func.setResultAttr(i, attr.first, builder.getStringAttr(attr.second));
+  // pos is valid in [0, mini_batch): the compiled code commits only when it
+  // reaches the end of a mini-batch (DESIGN.md §1), and the runtime refuses
+  // other values (the range travels in the artifact's ABI description).
+  auto posRange = builder.getDenseI64ArrayAttr({0, config.miniBatch});
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (auto state = func.getArgAttrOfType<StringAttr>(i, "bitttt.state");
+        state && state.getValue().ends_with(".ttt.pos"))
+      func.setArgAttr(i, "bitttt.range", posRange);
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    if (auto state = func.getResultAttrOfType<StringAttr>(i, "bitttt.state");
+        state && state.getValue().ends_with(".ttt.pos"))
+      func.setResultAttr(i, "bitttt.range", posRange);
   Block *entry = func.addEntryBlock();
   for (auto [arg, loc] : llvm::zip_equal(entry->getArguments(), argLocs))
     arg.setLoc(loc);

@@ -4,8 +4,10 @@
 // with their scale, not latent f32 matrices. For every function argument
 // named `bitttt.tensor = "W"` whose only uses are as BitLinear weights, this
 // pass replaces it by two arguments:
-//   `!bitttt.packed_ternary<out x in> {bitttt.tensor = "W.codes"}`
-//   `tensor<f32>                      {bitttt.tensor = "W.scale"}`
+//   `!bitttt.packed_ternary<out x in> {bitttt.tensor = "W.codes",
+//        bitttt.packed = {weight = "W", part = "codes", layout = "i2_b128"}}`
+//   `tensor<f32>                      {bitttt.tensor = "W.scale",
+//        bitttt.packed = {weight = "W", part = "scale", layout = "i2_b128"}}`
 // and rewrites those BitLinears to the packed form. The compiler packs the
 // checkpoint's data the same way when it writes the `.bitt` (never into code).
 //
@@ -26,6 +28,8 @@ using namespace mlir::bitttt;
 namespace {
 
 constexpr StringLiteral kTensorAttr = "bitttt.tensor";
+constexpr StringLiteral kPackedAttr = "bitttt.packed";
+constexpr StringLiteral kLayout = "i2_b128";
 
 /// The argument feeds only BitLinear ops, as their weight operand.
 bool onlyBitLinearWeight(BlockArgument arg) {
@@ -57,18 +61,30 @@ struct PackWeightsPass
       auto packedType =
           PackedTernaryType::get(ctx, type.getDimSize(0), type.getDimSize(1));
       auto scaleType = RankedTensorType::get({}, Float32Type::get(ctx));
+      // The file tensors of the two parts, and what they are: the emitter
+      // and the runtime read the relation from `bitttt.packed`, never from
+      // the names.
+      auto packedAttr = [&](StringRef part) {
+        return NamedAttribute(
+            kPackedAttr,
+            DictionaryAttr::get(
+                ctx,
+                {NamedAttribute("weight", name),
+                 NamedAttribute("part", StringAttr::get(ctx, part)),
+                 NamedAttribute("layout", StringAttr::get(ctx, kLayout))}));
+      };
       auto codesName = StringAttr::get(ctx, name.getValue() + ".codes");
       auto scaleName = StringAttr::get(ctx, name.getValue() + ".scale");
       Location loc = arg.getLoc();
       if (failed(func.insertArgument(
               i + 1, scaleType,
-              DictionaryAttr::get(ctx,
-                                  {NamedAttribute(kTensorAttr, scaleName)}),
+              DictionaryAttr::get(ctx, {NamedAttribute(kTensorAttr, scaleName),
+                                        packedAttr("scale")}),
               loc)) ||
           failed(func.insertArgument(
               i + 1, packedType,
-              DictionaryAttr::get(ctx,
-                                  {NamedAttribute(kTensorAttr, codesName)}),
+              DictionaryAttr::get(ctx, {NamedAttribute(kTensorAttr, codesName),
+                                        packedAttr("codes")}),
               loc))) {
         func.emitError() << "cannot add packed arguments for '"
                          << name.getValue() << "'";

@@ -191,6 +191,13 @@ BITTTT_API bitttt_status bitttt_model_state_info(const bitttt_model *model,
                                                  size_t index,
                                                  bitttt_tensor_info *out);
 
+/* The valid values [*lo, *hi) of state value `index`, from the artifact's
+ * ABI description: BITTTT_OK with the range, or BITTTT_ERR_INVALID_ARGUMENT
+ * when the state has none (any value is valid) or index is out of range. */
+BITTTT_API bitttt_status bitttt_model_state_range(const bitttt_model *model,
+                                                  size_t index, int64_t *lo,
+                                                  int64_t *hi);
+
 /* Creates a session with fresh state (each value from its "init"). */
 BITTTT_API bitttt_status bitttt_session_create(const bitttt_model *model,
                                                bitttt_session **out);
@@ -228,7 +235,10 @@ BITTTT_API size_t bitttt_session_n_past(const bitttt_session *session);
 
 /* Copies state value `name` out to / in from `data`, which the caller
  * describes by dtype and shape (ndim 0 for a scalar); both must equal the
- * state's (bitttt_model_state_info), else BITTTT_ERR_INVALID_ARGUMENT. */
+ * state's (bitttt_model_state_info), else BITTTT_ERR_INVALID_ARGUMENT.
+ * A state with a valid range (a TTT layer's `pos` is in [0, mini_batch),
+ * bitttt_model_state_range) is only set to values inside it; otherwise
+ * BITTTT_ERR_INVALID_ARGUMENT and the state is left unchanged. */
 BITTTT_API bitttt_status bitttt_session_state_get(const bitttt_session *session,
                                                   const char *name, void *data,
                                                   const char *dtype, int ndim,

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Model.h"
+#include "AbiCheck.h"
 #include "CApi.h"
 #include "CpuTargets.h"
 
@@ -124,8 +125,25 @@ Status loadModel(const std::string &path, const bitttt_model_params &params,
                                     artifact->tensor->nbytes, model->artifact);
       !s)
     return s;
+  // The code describes what it was compiled for; the header must agree
+  // before anything is called (docs/abi.md).
+  std::string error;
+  size_t abiSize = 0;
+  const void *abi =
+      model->artifact->symbol(BITTTT_ARTIFACT_ABI_SYMBOL, error, &abiSize);
+  if (!abi)
+    return Status::error(ErrorCode::Format,
+                         what + ": no ABI description (symbol '" +
+                             std::string(BITTTT_ARTIFACT_ABI_SYMBOL) +
+                             "': " + error +
+                             "); recompile the model with bitttt-compile");
+  if (Status s = checkArtifactAbi(what, static_cast<const char *>(abi), abiSize,
+                                  model->spec);
+      !s)
+    return s;
+  if (Status s = checkStateInits(path, model->spec); !s)
+    return s;
   for (const auto &[name, fn] : model->spec.functions) {
-    std::string error;
     void *address = model->artifact->symbol(fn.symbol, error);
     if (!address)
       return Status::error(ErrorCode::Format,
@@ -230,6 +248,32 @@ bitttt_status bitttt_model_state_info(const bitttt_model *model, size_t index,
     for (size_t i = 0; i < s.shape.size(); ++i)
       out->shape[i] = s.shape[i];
     out->nbytes = s.nbytes;
+    return BITTTT_OK;
+  });
+}
+
+bitttt_status bitttt_model_state_range(const bitttt_model *model, size_t index,
+                                       int64_t *lo, int64_t *hi) {
+  const char *function = "bitttt_model_state_range";
+  if (!model)
+    return nullArgument(function, "model");
+  if (!lo)
+    return nullArgument(function, "lo");
+  if (!hi)
+    return nullArgument(function, "hi");
+  return guarded(function, [&] {
+    const auto &states = model->spec.states;
+    if (index >= states.size())
+      return fail(BITTTT_ERR_INVALID_ARGUMENT,
+                  std::string(function) + ": index " + std::to_string(index) +
+                      " out of range (" + std::to_string(states.size()) +
+                      " states)");
+    if (!states[index].range)
+      return fail(BITTTT_ERR_INVALID_ARGUMENT,
+                  std::string(function) + ": state " +
+                      quote(states[index].name) + " has no range");
+    *lo = states[index].range->first;
+    *hi = states[index].range->second;
     return BITTTT_OK;
   });
 }

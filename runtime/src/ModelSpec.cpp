@@ -58,6 +58,9 @@ private:
   Status checkIO(FunctionSpec &fn);
   Status checkStateUse(const std::string &field, BufferSpec &buffer);
   Status parseArtifacts(const json &artifacts);
+  /// The optional "range" [lo, hi) of `entry` (integers, lo < hi).
+  Status parseRange(const std::string &field, const json &entry,
+                    std::optional<std::pair<int64_t, int64_t>> &out) const;
 
   const BittFile &file_;
   ModelSpec &spec_;
@@ -129,6 +132,21 @@ Status SpecParser::parse() {
   return parseArtifacts(*artifacts);
 }
 
+Status
+SpecParser::parseRange(const std::string &field, const json &entry,
+                       std::optional<std::pair<int64_t, int64_t>> &out) const {
+  auto it = entry.find("range");
+  if (it == entry.end())
+    return Status::ok();
+  const json &r = *it;
+  if (!r.is_array() || r.size() != 2 || !r[0].is_number_integer() ||
+      !r[1].is_number_integer() || r[0].get<int64_t>() >= r[1].get<int64_t>())
+    return fieldError(field + ".range",
+                      "is " + r.dump() + ", expected [lo, hi] with lo < hi");
+  out = std::pair{r[0].get<int64_t>(), r[1].get<int64_t>()};
+  return Status::ok();
+}
+
 Status SpecParser::parseVocab(const json &header) {
   const json *config = nullptr;
   if (Status s = object(header, "config", "config", config); !s)
@@ -161,6 +179,8 @@ Status SpecParser::parseStates(const json &states) {
                                              "tensor name");
     StateSpec state;
     state.name = name;
+    if (Status s = parseRange(field, entry, state.headerRange); !s)
+      return s;
     std::string initName = init->get<std::string>();
     if (initName != "zeros") {
       state.init = file_.find(initName);
@@ -215,6 +235,22 @@ Status SpecParser::parseBuffer(const std::string &field, const json &entry,
   if (!format::shapeBytes(out.shape, out.dtype, out.nbytes))
     return fieldError(field + ".shape",
                       "is " + shape.dump() + ", which overflows");
+  if (Status s = parseRange(field, entry, out.range); !s)
+    return s;
+  if (auto packed = entry.find("packed"); packed != entry.end()) {
+    auto str = [&](const char *key, std::string &dst) {
+      auto v = packed->is_object() ? packed->find(key) : packed->end();
+      if (!packed->is_object() || v == packed->end() || !v->is_string())
+        return false;
+      dst = v->get<std::string>();
+      return true;
+    };
+    if (!str("weight", out.packedWeight) || !str("part", out.packedPart) ||
+        !str("layout", out.packedLayout))
+      return fieldError(field + ".packed", "is " + packed->dump() +
+                                               ", expected {weight, part, "
+                                               "layout} strings");
+  }
   std::string what = quote(out.name) + " (" + field + ")";
   if (out.role == Role::Tensor) {
     if (isOutput)

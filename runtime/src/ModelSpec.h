@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct BufferSpec {
   const format::TensorInfo *tensor = nullptr;
   /// Role::State: index into ModelSpec::states.
   size_t state = 0;
+  /// "range": valid values [lo, hi) of a state, when given.
+  std::optional<std::pair<int64_t, int64_t>> range;
+  /// "packed": {weight, part, layout} of a packed weight's part, or empty.
+  std::string packedWeight, packedPart, packedLayout;
 };
 
 /// One compiled function ("prefill", "decode", ...).
@@ -55,6 +60,11 @@ struct StateSpec {
   uint64_t nbytes = 0;
   /// The init tensor, or nullptr for "zeros".
   const format::TensorInfo *init = nullptr;
+  /// Valid values [lo, hi) (every element); set from the loaded artifact's
+  /// ABI description, which the header's "range" must agree with.
+  std::optional<std::pair<int64_t, int64_t>> range;
+  /// The header's "range", if any (compared with the artifact's).
+  std::optional<std::pair<int64_t, int64_t>> headerRange;
 };
 
 /// One entry of "bitttt.artifacts".

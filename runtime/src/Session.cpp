@@ -189,6 +189,26 @@ bitttt_status copyState(bitttt_session *session, const char *function,
     size_t size = session->model->spec.states[i].nbytes;
     if (size > 0 && !data)
       return nullArgument(function, "data");
+    const StateSpec &spec = session->model->spec.states[i];
+    if (!out && spec.range) {
+      // The range comes from the artifact's ABI description; a value
+      // outside it would never commit the mini-batch (or divide by zero).
+      for (size_t k = 0; k < size / sizeof(int64_t); ++k) {
+        int64_t v;
+        std::memcpy(&v, static_cast<const char *>(data) + k * sizeof(v),
+                    sizeof(v));
+        if (v < spec.range->first || v >= spec.range->second)
+          return fail(BITTTT_ERR_INVALID_ARGUMENT,
+                      std::string(function) + ": state " + quote(name) +
+                          (size > sizeof(v) ? " element " + std::to_string(k)
+                                            : std::string()) +
+                          " value " + std::to_string(v) +
+                          " is outside its valid range [" +
+                          std::to_string(spec.range->first) + ", " +
+                          std::to_string(spec.range->second) +
+                          ") (from the artifact's ABI); nothing was set");
+      }
+    }
     void *state = session->state[i].data();
     if (out)
       fill(*session->model->pool, data, state, size);

@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -113,13 +114,36 @@ SharedObject::~SharedObject() {
     ::dlclose(handle_);
 }
 
-void *SharedObject::symbol(const std::string &name, std::string &error) const {
+void *SharedObject::symbol(const std::string &name, std::string &error,
+                           size_t *size) const {
   ::dlerror();
   void *address = ::dlsym(handle_, name.c_str());
   if (!address) {
     const char *err = ::dlerror();
     error = err ? err : "the symbol's address is NULL";
+    return nullptr;
   }
+  // Which object defines the address, and its symbol table entry.
+  struct link_map *own = nullptr, *found = nullptr;
+  Dl_info info;
+  void *symEntry = nullptr;
+  if (::dlinfo(handle_, RTLD_DI_LINKMAP, &own) != 0 ||
+      !::dladdr1(address, &info, &symEntry, RTLD_DL_SYMENT) ||
+      !::dladdr1(address, &info, reinterpret_cast<void **>(&found),
+                 RTLD_DL_LINKMAP)) {
+    error = "cannot tell which object defines it";
+    return nullptr;
+  }
+  if (found != own) {
+    error = std::string("it is not defined in the artifact (it resolves to ") +
+            (info.dli_fname && *info.dli_fname ? info.dli_fname
+                                               : "another object") +
+            ")";
+    return nullptr;
+  }
+  if (size)
+    *size = symEntry ? size_t(static_cast<const ElfW(Sym) *>(symEntry)->st_size)
+                     : 0;
   return address;
 }
 

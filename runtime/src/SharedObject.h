@@ -23,8 +23,13 @@ public:
   SharedObject(const SharedObject &) = delete;
   SharedObject &operator=(const SharedObject &) = delete;
 
-  /// The address of `name`, or nullptr with dlerror()'s text in `error`.
-  void *symbol(const std::string &name, std::string &error) const;
+  /// The address of `name` as the object itself defines it, or nullptr with
+  /// the reason in `error`: not found (dlerror()'s text), or found only in
+  /// another object (dlsym also searches the artifact's dependencies: a
+  /// header naming `abort` must not call libc's). `size` receives the
+  /// symbol's st_size when not NULL.
+  void *symbol(const std::string &name, std::string &error,
+               size_t *size = nullptr) const;
 
 private:
   SharedObject() = default;

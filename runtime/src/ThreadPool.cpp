@@ -32,13 +32,21 @@ void cpuRelax() {
 
 /// Spins until `done()` or ThreadPool::kSpin has passed; true when done.
 template <typename Done> bool spinUntil(Done done) {
-  auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  auto start = std::chrono::steady_clock::now();
+  bool yielding = false;
   for (unsigned i = 1;; ++i) {
     if (done())
       return true;
-    cpuRelax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline)
-      return done();
+    if (yielding)
+      std::this_thread::yield();
+    else
+      cpuRelax();
+    if (i % 64 == 0) {
+      auto spent = std::chrono::steady_clock::now() - start;
+      if (spent > ThreadPool::kSpin)
+        return done();
+      yielding = spent > ThreadPool::kSpinPause;
+    }
   }
 }
 

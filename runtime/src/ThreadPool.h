@@ -34,8 +34,10 @@ public:
   /// Body of a loop: chunk index and the index range [begin, end).
   using Body = std::function<void(size_t chunk, size_t begin, size_t end)>;
 
-  /// How long an idle worker (or a waiting caller) spins before it blocks.
-  static constexpr std::chrono::microseconds kSpin{20000};
+  /// How long an idle worker (or a waiting caller) spins before it blocks;
+  /// past kSpinPause it yields between polls, so that an oversubscribed
+  /// machine's other threads still run.
+  static constexpr std::chrono::microseconds kSpinPause{50}, kSpin{300};
 
   /// Starts nThreads - 1 workers (nThreads >= 1). Throws std::system_error
   /// when a thread cannot be started.

@@ -3,8 +3,9 @@
 // A named weight used only by BitLinears becomes packed codes + a scale.
 // CHECK-LABEL: func @two_uses
 // CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<4x32xf32>
-// CHECK-SAME: %[[P:[a-z0-9]+]]: !bitttt.packed_ternary<16x32> {bitttt.tensor = "w.codes"}
-// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {bitttt.tensor = "w.scale"}
+// The parts say what they are: which weight, which part, which layout.
+// CHECK-SAME: %[[P:[a-z0-9]+]]: !bitttt.packed_ternary<16x32> {bitttt.packed = {layout = "i2_b128", part = "codes", weight = "w"}, bitttt.tensor = "w.codes"}
+// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {bitttt.packed = {layout = "i2_b128", part = "scale", weight = "w"}, bitttt.tensor = "w.scale"}
 // CHECK-NOT: tensor<16x32xf32>
 // CHECK: %[[G:.*]] = tensor.extract %[[S]][]
 // CHECK: bitttt.bitlinear %[[X]], %[[P]] scale %[[G]] : tensor<4x32xf32>, !bitttt.packed_ternary<16x32>

@@ -13,6 +13,7 @@
 #include "bitttt/Pipelines/Pipelines.h"
 #include "bitttt/Registration/InitAll.h"
 #include "bitttt/Target/Bitt/BittEmitter.h"
+#include "bitttt/Target/CPU/EntryAbi.h"
 #include "bitttt/Target/X86/SharedObject.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -207,10 +208,8 @@ int main(int argc, char **argv) {
           mlir::bitttt::buildCpuTensorPipeline(pm);
         }))
       return fail(std::move(e));
-    auto abi = bitttt::collectAbi(**module);
-    if (!abi)
-      return fail(abi.takeError());
     bitttt::BittContents contents;
+    std::string firstTarget;
     for (const bitttt::x86::CpuTarget *target : cpuTargets) {
       mlir::OwningOpRef<mlir::ModuleOp> lowered((*module)->clone());
       mlir::bitttt::CpuPipelineOptions pipelineOptions;
@@ -219,6 +218,19 @@ int main(int argc, char **argv) {
             mlir::bitttt::buildCpuLoweringPipeline(pm, pipelineOptions);
           }))
         return fail(std::move(e));
+      // The header is written from the artifacts' own ABI description;
+      // every target must have been compiled for the same one.
+      Expected<bitttt::EntryAbi> abi = bitttt::readEntryAbi(*lowered);
+      if (!abi)
+        return fail(abi.takeError());
+      if (firstTarget.empty()) {
+        contents.abi = std::move(*abi);
+        firstTarget = target->name;
+      } else if (json::Value(bitttt::toJson(*abi)) !=
+                 json::Value(bitttt::toJson(contents.abi))) {
+        return fail(Twine("internal error: the ") + target->name + " and " +
+                    firstTarget + " artifacts describe different entry ABIs");
+      }
       auto code = kind == "llvm" ? bitttt::buildLLVMIR(*lowered, *target)
                                  : bitttt::buildSharedObject(*lowered, *target);
       if (!code)
@@ -233,7 +245,6 @@ int main(int argc, char **argv) {
       contents.tokenizerJson = readOptionalFile(modelDir, "tokenizer.json");
       contents.config = &*config;
       contents.checkpoint = checkpoint.get();
-      contents.functions = std::move(*abi);
       if (outputPath == "-")
         return fail("a .bitt cannot go to stdout: name an output file");
       if (Error e = bitttt::writeBitt(outputPath, contents))

@@ -1,9 +1,12 @@
 //===- BittEmitter.cpp - compiled model → .bitt v2 ------------------------===//
 //
-// The weights stay data: the compiler quantizes and packs the checkpoint's
-// BitLinear weights with the container library (bitttt/Format/Packing.h:
-// γ and layout i2_b128 of docs/packing.md) and stores them beside the code,
-// never inside it.
+// The header's "functions" are the artifact's own ABI description (the
+// `bitttt_abi` of bitttt-emit-entry-points) plus each function's token
+// count, so header and code come from one source and the runtime can check
+// one against the other. The weights stay data: the buffers marked
+// `packed` name the latent checkpoint weight and the part; the container
+// library packs it (bitttt/Format/Packing.h: γ and layout i2_b128 of
+// docs/packing.md) and the parts are stored beside the code, never inside.
 //
 //===----------------------------------------------------------------------===//
 #include "bitttt/Target/Bitt/BittEmitter.h"
@@ -11,68 +14,15 @@
 #include "bitttt/Format/BittFile.h"
 #include "bitttt/Format/Packing.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/JSON.h"
 
 using namespace bitttt;
 using llvm::Error;
-using llvm::Expected;
 
 namespace {
 
 Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-constexpr llvm::StringLiteral kCodesSuffix = ".codes";
-constexpr llvm::StringLiteral kScaleSuffix = ".scale";
-
-Expected<std::string> dtypeOf(mlir::Type element, llvm::StringRef name) {
-  if (element.isF32())
-    return std::string("F32");
-  if (element.isInteger(32))
-    return std::string("I32");
-  if (element.isInteger(64))
-    return std::string("I64");
-  if (element.isInteger(8)) // packed ternary codes are raw bytes
-    return std::string(name.ends_with(kCodesSuffix) ? "U8" : "I8");
-  return makeError("value '" + name +
-                   "' has an element type the .bitt ABI "
-                   "cannot describe");
-}
-
-Expected<AbiValue> abiValue(mlir::Type type, mlir::DictionaryAttr attrs) {
-  auto tensor = llvm::dyn_cast<mlir::RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return makeError("entry point value of type that is not a static tensor");
-  AbiValue v;
-  for (llvm::StringRef role : {"io", "tensor", "state"}) {
-    if (!attrs)
-      break;
-    if (auto name = attrs.getAs<mlir::StringAttr>(("bitttt." + role).str())) {
-      v.role = role.str();
-      v.name = name.getValue().str();
-    }
-  }
-  if (v.role.empty())
-    return makeError("entry point value without a bitttt.io/tensor/state name");
-  auto dtype = dtypeOf(tensor.getElementType(), v.name);
-  if (!dtype)
-    return dtype.takeError();
-  v.dtype = *dtype;
-  v.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  return v;
-}
-
-llvm::json::Value toJson(const AbiValue &v) {
-  llvm::json::Array shape;
-  for (int64_t d : v.shape)
-    shape.push_back(d);
-  return llvm::json::Object{{"role", v.role},
-                            {"name", v.name},
-                            {"dtype", v.dtype},
-                            {"shape", std::move(shape)}};
 }
 
 std::string stateInit(const ModelConfig &config, llvm::StringRef name) {
@@ -86,113 +36,122 @@ std::string stateInit(const ModelConfig &config, llvm::StringRef name) {
   return "zeros";
 }
 
-} // namespace
+class Writer {
+public:
+  explicit Writer(const BittContents &contents) : c(contents) {}
+  Error write(llvm::StringRef path);
 
-Expected<std::vector<FunctionAbi>> bitttt::collectAbi(mlir::ModuleOp module) {
-  std::vector<FunctionAbi> result;
-  for (llvm::StringRef name : {"prefill", "decode"}) {
-    auto func = module.lookupSymbol<mlir::func::FuncOp>(name);
-    if (!func)
-      return makeError("the compiled module has no @" + name);
-    FunctionAbi abi;
-    abi.name = name.str();
-    abi.symbol = ("bitttt_entry_" + name).str();
-    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-      auto v = abiValue(func.getArgumentTypes()[i], func.getArgAttrDict(i));
-      if (!v)
-        return v.takeError();
-      abi.inputs.push_back(std::move(*v));
-    }
-    for (unsigned i = 0; i < func.getNumResults(); ++i) {
-      auto v = abiValue(func.getResultTypes()[i], func.getResultAttrDict(i));
-      if (!v)
-        return v.takeError();
-      abi.outputs.push_back(std::move(*v));
-    }
-    if (abi.inputs.empty() || abi.inputs[0].name != "ids")
-      return makeError("@" + name + " does not take the token ids first");
-    abi.tokens = abi.inputs[0].shape[0];
-    result.push_back(std::move(abi));
-  }
-  return result;
+private:
+  Error addFunction(const AbiFunction &fn);
+  Error addTensorInput(const std::string &where, const AbiBuffer &b);
+  Error addCheckpointTensor(const std::string &name);
+
+  const BittContents &c;
+  std::vector<format::TensorData> tensors;
+  std::map<std::string, format::PackedTernary> packed; // latent name →
+  std::map<std::string, bool> added;
+  llvm::json::Object packedIndex, stateIndex, functions;
+};
+
+Error Writer::addCheckpointTensor(const std::string &name) {
+  if (added[name])
+    return Error::success();
+  const format::TensorInfo *t = c.checkpoint->find(name);
+  if (!t)
+    return makeError(c.checkpoint->path() + ": missing tensor '" + name + "'");
+  tensors.push_back({name, t->dtype, t->shape, t->data, t->nbytes});
+  added[name] = true;
+  return Error::success();
 }
 
-Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
-  namespace fmt = bitttt::format;
-  std::vector<fmt::TensorData> tensors;
-  std::map<std::string, fmt::PackedTernary> packed; // latent name → packed
-  llvm::json::Object packedIndex, stateIndex, functions, artifacts;
-  std::map<std::string, bool> added;
-
-  auto addCheckpointTensor = [&](const std::string &name) -> Error {
-    if (added[name])
-      return Error::success();
-    const fmt::TensorInfo *t = contents.checkpoint->find(name);
-    if (!t)
-      return makeError(contents.checkpoint->path() + ": missing tensor '" +
-                       name + "'");
-    tensors.push_back({name, t->dtype, t->shape, t->data, t->nbytes});
-    added[name] = true;
+Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
+  if (added[b.name])
     return Error::success();
-  };
+  if (b.packedWeight.empty())
+    return addCheckpointTensor(b.name);
+  if (b.packedLayout != "i2_b128")
+    return makeError(where + ": packed layout '" + b.packedLayout +
+                     "' is not one the compiler writes (i2_b128)");
+  const std::string &latent = b.packedWeight;
+  if (!packed.count(latent)) {
+    const format::TensorInfo *w = c.checkpoint->find(latent);
+    if (!w || w->dtype != "F32" || w->shape.size() != 2)
+      return makeError(c.checkpoint->path() + ": tensor '" + latent +
+                       "' is not the F32 matrix to pack");
+    packed[latent] = format::packTernary(w->data, w->shape[0], w->shape[1]);
+  }
+  const format::PackedTernary &p = packed[latent];
+  std::vector<int64_t> shape;
+  if (b.packedPart == "codes") {
+    shape = {p.rows, format::i2b128RowBytes(p.cols)};
+    tensors.push_back({b.name, "U8", shape, p.codes.data(), p.codes.size()});
+  } else if (b.packedPart == "scale") {
+    tensors.push_back({b.name, "F32", shape, &p.scale, sizeof(float)});
+  } else {
+    return makeError(where + ": unknown packed part '" + b.packedPart + "'");
+  }
+  const format::TensorData &t = tensors.back();
+  if (t.dtype != b.dtype || t.shape != b.shape)
+    return makeError(where + ": the code takes '" + b.name + "' as " + b.dtype +
+                     " " + format::shapeText(b.shape) + ", packing '" + latent +
+                     "' gives " + t.dtype + " " + format::shapeText(t.shape));
+  added[b.name] = true;
+  llvm::json::Object *entry = packedIndex.getObject(latent);
+  if (!entry) {
+    packedIndex[latent] = llvm::json::Object{
+        {"rows", p.rows}, {"cols", p.cols}, {"layout", "i2_b128"}};
+    entry = packedIndex.getObject(latent);
+  }
+  (*entry)[b.packedPart] = b.name;
+  return Error::success();
+}
 
-  for (const FunctionAbi &fn : contents.functions) {
-    for (const AbiValue &v : fn.inputs) {
-      if (v.role == "state" && !stateIndex.get(v.name)) {
-        std::string init = stateInit(*contents.config, v.name);
+Error Writer::addFunction(const AbiFunction &fn) {
+  llvm::json::Array inputs, outputs;
+  for (bool output : {false, true}) {
+    const std::vector<AbiBuffer> &list = output ? fn.outputs : fn.inputs;
+    for (auto [i, b] : llvm::enumerate(list)) {
+      std::string where = "function '" + fn.name + "' " +
+                          (output ? "output " : "input ") + std::to_string(i);
+      if (b.role != "io" && b.role != "tensor" && b.role != "state")
+        return makeError(where + " has no bitttt.io/tensor/state name");
+      if (b.role == "tensor")
+        if (Error e = addTensorInput(where, b))
+          return e;
+      if (b.role == "state" && !stateIndex.get(b.name)) {
+        std::string init = stateInit(*c.config, b.name);
         if (init != "zeros")
           if (Error e = addCheckpointTensor(init))
             return e;
-        stateIndex[v.name] = llvm::json::Object{{"init", init}};
+        llvm::json::Object state{{"init", init}};
+        if (b.range)
+          state["range"] = llvm::json::Array{b.range->first, b.range->second};
+        stateIndex[b.name] = std::move(state);
       }
-      if (v.role != "tensor" || added[v.name])
-        continue;
-      llvm::StringRef name(v.name);
-      bool isCodes = name.ends_with(kCodesSuffix);
-      if (!isCodes && !name.ends_with(kScaleSuffix)) {
-        if (Error e = addCheckpointTensor(v.name))
-          return e;
-        continue;
-      }
-      std::string latent =
-          name.drop_back(isCodes ? kCodesSuffix.size() : kScaleSuffix.size())
-              .str();
-      if (!packed.count(latent)) {
-        const fmt::TensorInfo *w = contents.checkpoint->find(latent);
-        if (!w || w->dtype != "F32" || w->shape.size() != 2)
-          return makeError(contents.checkpoint->path() + ": tensor '" + latent +
-                           "' is not the F32 matrix to pack");
-        packed[latent] = fmt::packTernary(w->data, w->shape[0], w->shape[1]);
-        const fmt::PackedTernary &p = packed[latent];
-        packedIndex[latent] =
-            llvm::json::Object{{"codes", latent + kCodesSuffix.str()},
-                               {"scale", latent + kScaleSuffix.str()},
-                               {"rows", p.rows},
-                               {"cols", p.cols},
-                               {"layout", "i2_b128"}};
-      }
-      const fmt::PackedTernary &p = packed[latent];
-      if (isCodes)
-        tensors.push_back({v.name,
-                           "U8",
-                           {p.rows, int64_t(p.codes.size()) / p.rows},
-                           p.codes.data(),
-                           p.codes.size()});
-      else
-        tensors.push_back({v.name, "F32", {}, &p.scale, sizeof(float)});
-      added[v.name] = true;
+      (output ? outputs : inputs).push_back(toJson(b));
     }
-    llvm::json::Array inputs, outputs;
-    for (const AbiValue &v : fn.inputs)
-      inputs.push_back(toJson(v));
-    for (const AbiValue &v : fn.outputs)
-      outputs.push_back(toJson(v));
-    functions[fn.name] = llvm::json::Object{{"symbol", fn.symbol},
-                                            {"tokens", fn.tokens},
-                                            {"inputs", std::move(inputs)},
-                                            {"outputs", std::move(outputs)}};
   }
-  for (const auto &[target, bytes] : contents.artifacts) {
+  if (fn.inputs.empty() || fn.inputs[0].name != "ids" ||
+      fn.inputs[0].shape.size() != 1)
+    return makeError("function '" + fn.name +
+                     "' does not take the token ids first");
+  functions[fn.name] = llvm::json::Object{{"symbol", fn.symbol},
+                                          {"tokens", fn.inputs[0].shape[0]},
+                                          {"inputs", std::move(inputs)},
+                                          {"outputs", std::move(outputs)}};
+  return Error::success();
+}
+
+Error Writer::write(llvm::StringRef path) {
+  for (const std::string &name : c.functions) {
+    const AbiFunction *fn = c.abi.function(name);
+    if (!fn)
+      return makeError("the compiled code has no entry point for @" + name);
+    if (Error e = addFunction(*fn))
+      return e;
+  }
+  llvm::json::Object artifacts;
+  for (const auto &[target, bytes] : c.artifacts) {
     std::string name = "__artifact__." + target;
     tensors.push_back(
         {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
@@ -200,12 +159,12 @@ Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
         llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
   }
 
-  auto config = llvm::json::parse(contents.configJson);
+  auto config = llvm::json::parse(c.configJson);
   if (!config)
     return config.takeError();
   llvm::json::Value tokenizer = nullptr;
-  if (!contents.tokenizerJson.empty()) {
-    auto parsed = llvm::json::parse(contents.tokenizerJson);
+  if (!c.tokenizerJson.empty()) {
+    auto parsed = llvm::json::parse(c.tokenizerJson);
     if (!parsed)
       return makeError("tokenizer.json: " + llvm::toString(parsed.takeError()));
     tokenizer = std::move(*parsed);
@@ -214,6 +173,7 @@ Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
       {"config", std::move(*config)},
       {"tokenizer", std::move(tokenizer)},
       {"bitttt", llvm::json::Object{{"format_version", 2},
+                                    {"abi_version", c.abi.version},
                                     {"packed", std::move(packedIndex)},
                                     {"artifacts", std::move(artifacts)},
                                     {"functions", std::move(functions)},
@@ -221,8 +181,14 @@ Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
   std::string headerText;
   llvm::raw_string_ostream os(headerText);
   os << llvm::json::Value(std::move(header));
-  fmt::Status status = fmt::writeBittV2(path.str(), headerText, tensors);
+  format::Status status = format::writeBittV2(path.str(), headerText, tensors);
   if (!status)
     return makeError(status.message());
   return Error::success();
+}
+
+} // namespace
+
+Error bitttt::writeBitt(llvm::StringRef path, const BittContents &contents) {
+  return Writer(contents).write(path);
 }

@@ -10,6 +10,8 @@
 // after conversion the cast pairs cancel.
 //
 //===----------------------------------------------------------------------===//
+#include "bitttt/Target/CPU/ArtifactAbi.h"
+#include "bitttt/Target/CPU/EntryAbi.h"
 #include "bitttt/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -78,6 +80,80 @@ Value buildDescriptor(ImplicitLocOpBuilder &b, Value base, MemRefType type) {
   return UnrealizedConversionCastOp::create(b, type, d).getResult(0);
 }
 
+/// The safetensors dtype of a buffer's elements; packed codes are raw bytes
+/// (`bitttt.packed` part "codes"), other i8 buffers signed.
+FailureOr<std::string> dtypeOf(Type element, bool packedCodes) {
+  if (element.isF32())
+    return std::string("F32");
+  if (element.isBF16())
+    return std::string("BF16");
+  if (element.isF16())
+    return std::string("F16");
+  if (element.isInteger(64))
+    return std::string("I64");
+  if (element.isInteger(32))
+    return std::string("I32");
+  if (element.isInteger(8))
+    return std::string(packedCodes ? "U8" : "I8");
+  return failure();
+}
+
+/// The ABI description of `func`'s buffers (docs/abi.md): out-params of
+/// buffer-results-to-out-params carry `bufferize.result`.
+FailureOr<::bitttt::AbiFunction> describe(func::FuncOp func) {
+  ::bitttt::AbiFunction fn;
+  fn.name = func.getSymName().str();
+  fn.symbol = (BITTTT_ENTRY_PREFIX + func.getSymName()).str();
+  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (isExecArg(func, unsigned(i)))
+      continue;
+    auto memref = cast<MemRefType>(type);
+    DictionaryAttr attrs = func.getArgAttrDict(unsigned(i));
+    ::bitttt::AbiBuffer b;
+    b.role = "none";
+    for (StringRef role : {"io", "tensor", "state"})
+      if (auto name = attrs ? attrs.getAs<StringAttr>(("bitttt." + role).str())
+                            : StringAttr()) {
+        b.role = role.str();
+        b.name = name.getValue().str();
+      }
+    if (auto range =
+            attrs ? attrs.getAs<DenseI64ArrayAttr>("bitttt.range") : nullptr)
+      b.range = {range[0], range[1]};
+    if (auto packed =
+            attrs ? attrs.getAs<DictionaryAttr>("bitttt.packed") : nullptr) {
+      b.packedWeight = packed.getAs<StringAttr>("weight").getValue().str();
+      b.packedPart = packed.getAs<StringAttr>("part").getValue().str();
+      b.packedLayout = packed.getAs<StringAttr>("layout").getValue().str();
+    }
+    FailureOr<std::string> dtype =
+        dtypeOf(memref.getElementType(), b.packedPart == "codes");
+    if (failed(dtype))
+      return func.emitError() << "buffer " << i << " has element type "
+                              << memref.getElementType()
+                              << ", which the entry ABI cannot describe";
+    b.dtype = *dtype;
+    b.shape.assign(memref.getShape().begin(), memref.getShape().end());
+    bool output = attrs && attrs.get("bufferize.result");
+    (output ? fn.outputs : fn.inputs).push_back(std::move(b));
+  }
+  return fn;
+}
+
+/// `@bitttt_abi`: the description as a NUL-terminated string constant the
+/// artifact exports.
+void emitDescription(ModuleOp module, const ::bitttt::EntryAbi &abi) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << ::bitttt::toJson(abi);
+  text.push_back('\0');
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
+  LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
+                         LLVM::Linkage::External, ::bitttt::entryAbiSymbol(),
+                         b.getStringAttr(text));
+}
+
 struct EmitEntryPointsPass
     : mlir::bitttt::impl::BitTTTEmitEntryPointsBase<EmitEntryPointsPass> {
   void runOnOperation() override {
@@ -88,10 +164,16 @@ struct EmitEntryPointsPass
     for (auto func : module.getOps<func::FuncOp>())
       if (qualifies(func))
         targets.push_back(func);
+    ::bitttt::EntryAbi abi;
+    abi.version = BITTTT_ARTIFACT_ABI_VERSION;
     for (func::FuncOp func : targets) {
+      FailureOr<::bitttt::AbiFunction> description = describe(func);
+      if (failed(description))
+        return signalPassFailure();
+      abi.functions.push_back(std::move(*description));
       ImplicitLocOpBuilder b(func.getLoc(), func);
       b.setInsertionPointAfter(func);
-      std::string name = ("bitttt_entry_" + func.getSymName()).str();
+      std::string name = (BITTTT_ENTRY_PREFIX + func.getSymName()).str();
       if (module.lookupSymbol(name)) {
         func.emitError() << "entry point '" << name << "' already exists";
         return signalPassFailure();
@@ -116,6 +198,12 @@ struct EmitEntryPointsPass
       func::CallOp::create(b, func, args);
       func::ReturnOp::create(b);
     }
+    if (module.lookupSymbol(::bitttt::entryAbiSymbol())) {
+      module.emitError() << "'" << ::bitttt::entryAbiSymbol()
+                         << "' already exists";
+      return signalPassFailure();
+    }
+    emitDescription(module, abi);
   }
 };
 

@@ -147,12 +147,74 @@ TEST_F(ModelLoad, DlopenFailureIncludesDlerror) {
                    "/proc/self/fd/", "ELF"});
 }
 
-TEST_F(ModelLoad, MissingSymbol) {
+TEST_F(ModelLoad, HeaderSymbolMustBeTheArtifactsEntryPoint) {
   ToyFile f = ToyModel::make();
   decode(f)["symbol"] = "bitttt_entry_nope";
   EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
-  expectLastError({"function 'decode': symbol 'bitttt_entry_nope' not found",
-                   "undefined symbol"});
+  expectLastError({"artifact 'x86-64-",
+                   "function 'decode': the header calls "
+                   "symbol 'bitttt_entry_nope', the artifact's entry point is "
+                   "\"bitttt_entry_decode\""});
+}
+
+// Even when header and description agree, an entry symbol must be defined
+// by the artifact itself: dlsym would find libc's `abort` in a dependency.
+TEST_F(ModelLoad, EntrySymbolMustBeDefinedInTheArtifact) {
+  for (const char *symbol : {"abort", "bitttt_entry_absent"}) {
+    ToyFile f = ToyModel::make({}, {"x86-64-v3"});
+    decode(f)["symbol"] = symbol;
+    nlohmann::json abi = ToyModel::abi(f.shape);
+    abi["functions"]["decode"]["symbol"] = symbol;
+    const std::string &so = ToyModel::artifact(f.shape, 3, "-lc", &abi);
+    f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
+                                          "U8",
+                                          {int64_t(so.size())},
+                                          so.data(),
+                                          so.size()};
+    EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+    expectLastError(
+        {"function 'decode': symbol '" + std::string(symbol) + "' not found"});
+    if (std::string(symbol) == "abort")
+      expectLastError({"it is not defined in the artifact (it resolves to "});
+  }
+}
+
+// The header's ranges must be the artifact's, and a state must start inside
+// its range.
+TEST_F(ModelLoad, StateRangesMustAgreeWithTheArtifact) {
+  ToyFile f = ToyModel::make();
+  f.header["bitttt"]["state"]["toy.sig"]["range"] = {0, 11};
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"state 'toy.sig': the header's range [0, 11) is not the "
+                   "artifact's [0, 10)"});
+
+  f = ToyModel::make();
+  decode(f)["inputs"][5]["range"] = {0, 100};
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"function 'decode': input 5 'toy.sig': the header says "
+                   "range [0, 100), the artifact was compiled for [0, 10)"});
+
+  f = ToyModel::make();
+  static const int64_t twelve = 12;
+  f.tensors.push_back({"toy.sig0", "I64", {}, &twelve, 8});
+  f.header["bitttt"]["state"]["toy.sig"]["init"] = "toy.sig0";
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"state 'toy.sig' starts from tensor 'toy.sig0' whose "
+                   "value 12 is outside the state's range [0, 10)"});
+}
+
+TEST_F(ModelLoad, ArtifactWithoutAbiDescriptionIsRefused) {
+  ToyFile f = ToyModel::make({}, {"x86-64-v3"});
+  nlohmann::json notJson = "not json";
+  const std::string &so = ToyModel::artifact(f.shape, 3, "", &notJson);
+  f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
+                                        "U8",
+                                        {int64_t(so.size())},
+                                        so.data(),
+                                        so.size()};
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"artifact 'x86-64-v3': its bitttt_abi description is not "
+                   "a JSON object"});
 }
 
 TEST_F(ModelLoad, MissingTensor) {

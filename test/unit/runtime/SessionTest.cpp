@@ -413,3 +413,43 @@ TEST_F(Session, CompiledLoopsUseNThreadsFromAnyThread) {
     model = nullptr;
   }
 }
+
+// A state's valid range comes from the artifact's ABI description (the toy
+// declares toy.sig in [0, 10)); state_set refuses values outside it and
+// leaves the state as it was.
+TEST_F(Session, StateSetChecksTheRangeFromTheArtifact) {
+  loadToy();
+  size_t sig = bitttt_model_state_count(model), pos = sig;
+  for (size_t i = 0; i < bitttt_model_state_count(model); ++i) {
+    bitttt_tensor_info info;
+    ASSERT_EQ(bitttt_model_state_info(model, i, &info), BITTTT_OK);
+    if (std::string(info.name) == "toy.sig")
+      sig = i;
+    if (std::string(info.name) == "toy.pos")
+      pos = i;
+  }
+  int64_t lo = -1, hi = -1;
+  ASSERT_EQ(bitttt_model_state_range(model, sig, &lo, &hi), BITTTT_OK);
+  EXPECT_EQ(lo, 0);
+  EXPECT_EQ(hi, 10);
+  EXPECT_EQ(bitttt_model_state_range(model, pos, &lo, &hi),
+            BITTTT_ERR_INVALID_ARGUMENT);
+  expectLastError({"state 'toy.pos' has no range"});
+
+  bitttt_session *s = newSession();
+  int64_t v = 9;
+  ASSERT_EQ(bitttt_session_state_set(s, "toy.sig", &v, "I64", 0, nullptr),
+            BITTTT_OK);
+  for (int64_t bad : {int64_t(10), int64_t(-1), int64_t(1) << 40}) {
+    EXPECT_EQ(bitttt_session_state_set(s, "toy.sig", &bad, "I64", 0, nullptr),
+              BITTTT_ERR_INVALID_ARGUMENT);
+    expectLastError({"bitttt_session_state_set: state 'toy.sig' value " +
+                         std::to_string(bad) +
+                         " is outside its valid range [0, 10)",
+                     "nothing was set"});
+    EXPECT_EQ(scalar(s, "toy.sig"), 9);
+  }
+  int64_t big = int64_t(1) << 40; // toy.pos has no range: anything goes
+  EXPECT_EQ(bitttt_session_state_set(s, "toy.pos", &big, "I64", 0, nullptr),
+            BITTTT_OK);
+}

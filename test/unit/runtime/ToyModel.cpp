@@ -1,6 +1,8 @@
 //===- ToyModel.cpp - compile and package the toy artifact ----------------===//
 #include "ToyModel.h"
 
+#include "bitttt/Target/CPU/ArtifactAbi.h"
+
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -76,26 +78,61 @@ json buffer(const char *role, const std::string &name, const char *dtype,
   return {{"role", role}, {"name", name}, {"dtype", dtype}, {"shape", shape}};
 }
 
+/// toy.sig holds the TOY_TARGET (3, 4 or 9): valid in [0, 10), so the range
+/// checks have a state to work on.
+json sigBuffer() {
+  json b = {{"role", "state"},
+            {"name", "toy.sig"},
+            {"dtype", "I64"},
+            {"shape", json::array()},
+            {"range", {0, 10}}};
+  return b;
+}
+
 json toyFunction(const ToyShape &s, const std::string &name, int tokens) {
-  json inputs = json::array({buffer("io", "ids", "I32", {tokens}),
-                             buffer("tensor", "lm.bias", "F32", {s.vocab}),
-                             buffer("state", "toy.pos", "I64", {}),
-                             buffer("state", "toy.sum", "I64", {}),
-                             buffer("state", "toy.calls", "I64", {2}),
-                             buffer("state", "toy.sig", "I64", {}),
-                             buffer("state", "toy.big", "F32", {s.big}),
-                             buffer("state", "toy.chunks", "I64", {})});
-  json outputs = json::array({buffer("io", "logits", "F32", {tokens, s.vocab}),
-                              buffer("state", "toy.pos", "I64", {}),
-                              buffer("state", "toy.sum", "I64", {}),
-                              buffer("state", "toy.calls", "I64", {2}),
-                              buffer("state", "toy.sig", "I64", {}),
-                              buffer("state", "toy.big", "F32", {s.big}),
-                              buffer("state", "toy.chunks", "I64", {})});
+  json inputs =
+      json::array({buffer("io", "ids", "I32", {tokens}),
+                   buffer("tensor", "lm.bias", "F32", {s.vocab}),
+                   buffer("state", "toy.pos", "I64", {}),
+                   buffer("state", "toy.sum", "I64", {}),
+                   buffer("state", "toy.calls", "I64", {2}), sigBuffer(),
+                   buffer("state", "toy.big", "F32", {s.big}),
+                   buffer("state", "toy.chunks", "I64", {})});
+  json outputs =
+      json::array({buffer("io", "logits", "F32", {tokens, s.vocab}),
+                   buffer("state", "toy.pos", "I64", {}),
+                   buffer("state", "toy.sum", "I64", {}),
+                   buffer("state", "toy.calls", "I64", {2}), sigBuffer(),
+                   buffer("state", "toy.big", "F32", {s.big}),
+                   buffer("state", "toy.chunks", "I64", {})});
   return {{"symbol", "bitttt_entry_" + name},
           {"tokens", tokens},
           {"inputs", inputs},
           {"outputs", outputs}};
+}
+
+} // namespace
+
+json ToyModel::abi(const ToyShape &s) {
+  json functions;
+  for (auto [name, tokens] : {std::pair{"prefill", s.prefill}, {"decode", 1}}) {
+    json fn = toyFunction(s, name, tokens);
+    fn.erase("tokens");
+    functions[name] = fn;
+  }
+  return {{"abi_version", BITTTT_ARTIFACT_ABI_VERSION},
+          {"functions", functions}};
+}
+
+namespace {
+
+/// `const char bitttt_abi[] = "...";` for the toy's C source.
+std::string abiDefinition(const json &abi) {
+  std::string literal;
+  for (char c : abi.dump())
+    literal +=
+        c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return "const char bitttt_abi[] = \"" + literal + "\";\n";
 }
 
 int targetId(const std::string &target) {
@@ -148,7 +185,8 @@ std::string ToyModel::compiler() {
 }
 
 const std::string &ToyModel::artifact(const ToyShape &shape, int target,
-                                      const std::string &extraFlags) {
+                                      const std::string &extraFlags,
+                                      const json *abiOverride) {
   static std::map<std::string, std::string> cache;
   static TempDir dir;
   std::lock_guard<std::mutex> lock(cacheMutex());
@@ -157,13 +195,15 @@ const std::string &ToyModel::artifact(const ToyShape &shape, int target,
                         " -DTOY_BIG=" + std::to_string(shape.big) +
                         " -DTOY_TARGET=" + std::to_string(target) + " " +
                         extraFlags;
-  auto it = cache.find(defines);
+  std::string abiText = abiDefinition(abiOverride ? *abiOverride : abi(shape));
+  std::string key = defines + "\n" + abiText;
+  auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
   std::string n = std::to_string(cache.size());
   std::string src = dir.file("toy" + n + ".c"),
               so = dir.file("toy" + n + ".so");
-  writeBytes(src, kToySource);
+  writeBytes(src, std::string(kToySource) + abiText);
   std::string command = compiler() + " -O1 -shared -fPIC -nostdlib -I" +
                         BITTTT_SOURCE_INCLUDE + " " + defines + " -o " + so +
                         " " + src + " 2>&1";
@@ -173,7 +213,7 @@ const std::string &ToyModel::artifact(const ToyShape &shape, int target,
   EXPECT_FALSE(bytes.empty()) << command;
   ::unlink(src.c_str());
   ::unlink(so.c_str());
-  return cache.emplace(defines, std::move(bytes)).first->second;
+  return cache.emplace(key, std::move(bytes)).first->second;
 }
 
 ToyFile ToyModel::make(const ToyShape &shape,
@@ -217,7 +257,7 @@ ToyFile ToyModel::make(const ToyShape &shape,
                  {{"toy.pos", {{"init", "zeros"}}},
                   {"toy.sum", {{"init", "toy.sum0"}}},
                   {"toy.calls", {{"init", "zeros"}}},
-                  {"toy.sig", {{"init", "zeros"}}},
+                  {"toy.sig", {{"init", "zeros"}, {"range", {0, 10}}}},
                   {"toy.big", {{"init", "toy.big0"}}},
                   {"toy.chunks", {{"init", "zeros"}}}}},
                 {"artifacts", artifacts}}}};

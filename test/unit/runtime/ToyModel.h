@@ -72,10 +72,17 @@ public:
                            const std::vector<std::string> &targets = {
                                "x86-64-v3", "x86-64-v4"});
 
+  /// The toy artifact's description of its entry points (the `bitttt_abi`
+  /// it exports, docs/abi.md): the header's functions without "tokens".
+  static nlohmann::json abi(const ToyShape &shape);
+
   /// The bytes of the toy shared object for `shape` and `targetId`, with
-  /// `extraFlags` appended to the compile command (cached per arguments).
-  static const std::string &artifact(const ToyShape &shape, int targetId,
-                                     const std::string &extraFlags = "");
+  /// `extraFlags` appended to the compile command and `abiOverride` (if
+  /// given) as its description instead of abi(shape); cached per arguments.
+  static const std::string &
+  artifact(const ToyShape &shape, int targetId,
+           const std::string &extraFlags = "",
+           const nlohmann::json *abiOverride = nullptr);
 };
 
 /// Expects bitttt_last_error() to contain every fragment.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "DecomposeTTT.h"
+#include "Quantize.h"
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Transforms/Builders.h"
 #include "bitttt/Transforms/Passes.h"
@@ -25,10 +26,6 @@ namespace {
 constexpr auto kPar = utils::IteratorType::parallel;
 constexpr auto kRed = utils::IteratorType::reduction;
 
-// Floors of DESIGN.md §1.
-constexpr double kWeightEps = 1e-5;
-constexpr double kActEps = 1e-5;
-
 Value staticDimAsF32(TensorBuilder &tb, Value tensor, unsigned dim) {
   return tb.f32(double(cast<ShapedType>(tensor.getType()).getDimSize(dim)));
 }
@@ -43,65 +40,6 @@ Value rowSum(TensorBuilder &tb, Value x,
                     [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
                       return arith::AddFOp::create(b, a[1], term(b, a[0]));
                     });
-}
-
-//===----------------------------------------------------------------------===//
-// Quantizers
-//===----------------------------------------------------------------------===//
-
-/// s = 127 / max(max|x|, 1e-5) per row; codes = clamp(roundeven(x·s)) as i8.
-std::pair<Value, Value> buildActQuant(TensorBuilder &tb, Value x) {
-  ImplicitLocOpBuilder &b = tb.builder();
-  SmallVector<OpFoldResult> s = tb.sizes(x);
-  Type f32 = b.getF32Type();
-  Value amax = tb.generic(x, tb.filled({s[0]}, f32, 0.0),
-                          {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
-                          [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                            return arith::MaximumFOp::create(
-                                ib, a[1], math::AbsFOp::create(ib, a[0]));
-                          });
-  Value scale = tb.map(amax, {s[0]}, f32, {tb.identity(1)},
-                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                         Value floor = tb.f32(kActEps);
-                         Value m = arith::MaximumFOp::create(ib, a[0], floor);
-                         return arith::DivFOp::create(ib, tb.f32(127.0), m);
-                       });
-  Value codes =
-      tb.map({x, scale}, s, b.getI8Type(), {tb.identity(2), tb.dims(2, {0})},
-             [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-               Value v = arith::MulFOp::create(ib, a[0], a[1]);
-               v = math::RoundEvenOp::create(ib, v);
-               v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
-               v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
-               return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
-             });
-  return {codes, scale};
-}
-
-/// γ = max(mean|W|, 1e-5); codes = clamp(roundeven(W/γ), -1, 1) as i8.
-std::pair<Value, Value> buildWeightQuant(TensorBuilder &tb, Value w) {
-  ImplicitLocOpBuilder &b = tb.builder();
-  SmallVector<OpFoldResult> s = tb.sizes(w);
-  Type f32 = b.getF32Type();
-  auto shape = cast<ShapedType>(w.getType()).getShape();
-  double count = double(shape[0]) * double(shape[1]);
-  Value sumAbs = tb.generic(
-      w, tb.filled({}, f32, 0.0), {tb.identity(2), tb.dims(2, {})},
-      {kRed, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-        return arith::AddFOp::create(ib, a[1], math::AbsFOp::create(ib, a[0]));
-      });
-  Value total = tensor::ExtractOp::create(b, sumAbs, ValueRange{});
-  Value mean = arith::DivFOp::create(b, total, tb.f32(count));
-  Value gamma = arith::MaximumFOp::create(b, mean, tb.f32(kWeightEps));
-  Value codes = tb.map(w, s, b.getI8Type(), {tb.identity(2)},
-                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                         Value v = arith::DivFOp::create(ib, a[0], gamma);
-                         v = math::RoundEvenOp::create(ib, v);
-                         v = arith::MaximumFOp::create(ib, v, tb.f32(-1.0));
-                         v = arith::MinimumFOp::create(ib, v, tb.f32(1.0));
-                         return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
-                       });
-  return {codes, gamma};
 }
 
 struct ActQuantPattern : OpRewritePattern<ActQuantOp> {
@@ -291,7 +229,6 @@ struct RMSNormActQuantPattern : OpRewritePattern<RMSNormActQuantOp> {
       return rewriter.notifyMatchFailure(op, "needs a static row length");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     TensorBuilder tb(b);
-    Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> s = tb.sizes(x);
     Value d = staticDimAsF32(tb, x, 1);
     Value eps = arith::ConstantOp::create(b, op.getEpsAttr());
@@ -299,30 +236,13 @@ struct RMSNormActQuantPattern : OpRewritePattern<RMSNormActQuantOp> {
     Value ss = rowSum(tb, x, [](ImplicitLocOpBuilder &ib, Value v) -> Value {
       return arith::MulFOp::create(ib, v, v);
     });
-    AffineMap id = tb.identity(2), row = tb.dims(2, {0}), col = tb.dims(2, {1});
-    Value amax = tb.generic(
-        {x, ss, g}, tb.filled({s[0]}, f32, 0.0), {id, row, col, row},
-        {kPar, kRed}, [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
-          return arith::MaximumFOp::create(ib, a[3],
-                                           math::AbsFOp::create(ib, n));
+    // The activation quantizer of rms_norm(x, g), each normalized element
+    // recomputed where the quantizer needs it (never stored).
+    auto [codes, scale] = buildActQuant(
+        tb, s, {x, ss, g}, {tb.identity(2), tb.dims(2, {0}), tb.dims(2, {1})},
+        [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+          return normalizedElement(ib, a[0], a[1], a[2], d, eps);
         });
-    Value scale =
-        tb.map(amax, {s[0]}, f32, {tb.identity(1)},
-               [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                 Value m = arith::MaximumFOp::create(ib, a[0], tb.f32(kActEps));
-                 return arith::DivFOp::create(ib, tb.f32(127.0), m);
-               });
-    Value codes =
-        tb.map({x, ss, g, scale}, s, b.getI8Type(), {id, row, col, row},
-               [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                 Value n = normalizedElement(ib, a[0], a[1], a[2], d, eps);
-                 Value v = math::RoundEvenOp::create(
-                     ib, arith::MulFOp::create(ib, n, a[3]));
-                 v = arith::MaximumFOp::create(ib, v, tb.f32(-128.0));
-                 v = arith::MinimumFOp::create(ib, v, tb.f32(127.0));
-                 return arith::FPToSIOp::create(ib, ib.getI8Type(), v);
-               });
     rewriter.replaceOp(op, {codes, scale});
     return success();
   }

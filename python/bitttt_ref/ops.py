@@ -33,10 +33,13 @@ def weight_quant(W: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
 
     gamma = max(mean|W|, 1e-5);  Wq = clamp(round(W / gamma), -1, 1).
     Returns ``(Wq, gamma)``: Wq in W's dtype with values in {-1, 0, 1}, gamma a
-    0-d tensor.  ``round`` is round-half-to-even.
+    0-d tensor.  ``round`` is round-half-to-even.  The mean is taken in
+    float64 and rounded to W's dtype, so gamma is the nearest value to the
+    exact mean whatever the summation order (the compiler's packer and its
+    compiled quantizer sum in float64 too).
     """
     W = W.detach()
-    gamma = W.abs().mean().clamp_min(WEIGHT_EPS)
+    gamma = W.abs().to(torch.float64).mean().to(W.dtype).clamp_min(WEIGHT_EPS)
     Wq = torch.round(W / gamma).clamp_(-1, 1)
     return Wq, gamma
 

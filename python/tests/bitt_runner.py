@@ -22,10 +22,6 @@ _DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8,
            "I8": np.int8}
 
 
-def available():
-    return os.access(COMPILE, os.X_OK)
-
-
 def compile_model(model_dir, out, *extra):
     proc = subprocess.run([COMPILE, model_dir, "-o", out, *extra],
                           capture_output=True, text=True)

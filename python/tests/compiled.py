@@ -36,10 +36,6 @@ def has_x86_64_v4():
     return "x86-64-v4" in cpu_targets.runnable()
 
 
-def available():
-    return os.access(OPT, os.X_OK) and os.access(TRANSLATE, os.X_OK)
-
-
 def tensor_type(shape, elem):
     dims = "x".join(str(d) for d in shape)
     return f"tensor<{dims}x{elem}>" if shape else f"tensor<{elem}>"

@@ -34,9 +34,9 @@ class TensorInfo(ctypes.Structure):
 
 @pytest.fixture(scope="module")
 def lib():
-    if not os.path.exists(LIB_PATH):
-        pytest.skip(f"runtime library not built: {LIB_PATH} is absent "
-                    "(build it, or point BITTTT_LIB at libbitttt.so)")
+    assert os.path.exists(LIB_PATH), (f"runtime library not built: {LIB_PATH} is "
+                                      "absent (build it, or point BITTTT_LIB at "
+                                      "libbitttt.so)")
     lib = ctypes.CDLL(LIB_PATH)
     lib.bitttt_last_error.restype = ctypes.c_char_p
     lib.bitttt_file_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]

@@ -16,8 +16,6 @@ from bitttt_ref.model import BitTTTModel
 import bitt_runner
 import cpu_targets
 
-pytestmark = pytest.mark.skipif(not bitt_runner.available(),
-                                reason="bitttt-compile not built (build/bin)")
 
 
 TARGETS = cpu_targets.params()

@@ -12,8 +12,6 @@ from bitttt_ref.ttt import LinearState, SeedState
 
 import compiled
 
-pytestmark = pytest.mark.skipif(not compiled.available(),
-                                reason="bitttt-opt not built (build/bin/bitttt-opt)")
 
 
 def tt(shape):

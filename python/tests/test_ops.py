@@ -40,6 +40,15 @@ def test_weight_quant_ternary_and_scale(gen):
     np.testing.assert_array_equal(Wq.numpy(), ref_q)
 
 
+def test_weight_quant_f32_scale_is_the_rounded_exact_mean(gen):
+    """For f32 weights γ is the f32 nearest the mean (taken in f64), so it
+    does not depend on how a kernel orders the sum."""
+    W = torch.randn(301, 77, generator=gen, dtype=torch.float32) * 0.02
+    _, g = weight_quant(W)
+    assert g.dtype == torch.float32
+    assert g.item() == np.float32(np.abs(W.numpy().astype(np.float64)).mean())
+
+
 def test_weight_quant_outlier_is_clamped():
     W = torch.tensor([[100.0, 0.01, -0.01, -100.0, 0.0, 0.5]], dtype=f64)
     Wq, g = weight_quant(W)

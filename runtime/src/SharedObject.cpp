@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
@@ -57,6 +58,61 @@ int openMemfd() {
   return fd;
 }
 
+/// The bytes are a complete x86-64 ELF shared object: every header, segment
+/// and section the loader will map lies inside them. dlopen maps a file
+/// without checking that; a truncated artifact would raise SIGBUS in the
+/// process when the loader touches a page past its end.
+Status checkElf(const std::string &what, const unsigned char *p, size_t size) {
+  auto bad = [&](const std::string &why) {
+    return Status::error(ErrorCode::Format,
+                         what + ": not a complete x86-64 ELF shared object (" +
+                             why + ")");
+  };
+  auto within = [&](uint64_t offset, uint64_t bytes) {
+    return offset <= size && bytes <= size - offset;
+  };
+  Elf64_Ehdr eh;
+  if (size < sizeof(eh))
+    return bad(std::to_string(size) + " bytes, shorter than an ELF header");
+  std::memcpy(&eh, p, sizeof(eh));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+    return bad("no ELF magic");
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
+    return bad("not 64-bit little-endian x86-64");
+  if (eh.e_type != ET_DYN)
+    return bad("not a shared object (e_type " + std::to_string(eh.e_type) +
+               ")");
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
+      !within(eh.e_phoff, uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr)))
+    return bad("program headers past the end of its " + std::to_string(size) +
+               " bytes");
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, p + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+    if (!within(ph.p_offset, ph.p_filesz) || ph.p_filesz > ph.p_memsz)
+      return bad("segment " + std::to_string(i) + " ends at byte " +
+                 std::to_string(ph.p_offset + ph.p_filesz) +
+                 ", the artifact has " + std::to_string(size) +
+                 " bytes: truncated?");
+  }
+  if (eh.e_shoff != 0) {
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+        !within(eh.e_shoff, uint64_t(eh.e_shnum) * sizeof(Elf64_Shdr)))
+      return bad("section headers past the end of its " + std::to_string(size) +
+                 " bytes: truncated?");
+    for (unsigned i = 0; i < eh.e_shnum; ++i) {
+      Elf64_Shdr sh;
+      std::memcpy(&sh, p + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+      if (sh.sh_type != SHT_NOBITS && !within(sh.sh_offset, sh.sh_size))
+        return bad("section " + std::to_string(i) +
+                   " lies past the end of its " + std::to_string(size) +
+                   " bytes: truncated?");
+    }
+  }
+  return Status::ok();
+}
+
 /// Fallback: an unlinked-after-load file under $TMPDIR.
 int openTempFile(std::string &path) {
   const char *dir = std::getenv("TMPDIR");
@@ -75,6 +131,10 @@ int openTempFile(std::string &path) {
 Status SharedObject::load(const std::string &what, const void *bytes,
                           size_t size, std::unique_ptr<SharedObject> &out) {
   out.reset();
+  if (Status s =
+          checkElf(what, static_cast<const unsigned char *>(bytes), size);
+      !s)
+    return s;
   FdGuard guard;
   std::string loadPath;
   guard.fd = openMemfd();

@@ -19,11 +19,16 @@ func.func @rms_norm(%x: tensor<?x32xf32>, %g: tensor<32xf32>) -> tensor<?x32xf32
 // -----
 
 // act_bits = 8: per-row absmax, round half to even, int32 dot, (dot·γ)/s.
+// γ's sum runs in f64 (as the packer's, format::ternaryScale), then f32.
 // CHECK-LABEL: func @bitlinear_int8
 // CHECK-NOT: bitttt.
-// CHECK: math.absf
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: arith.extf {{.*}} f32 to f64
+// CHECK: arith.addf {{.*}} : f64
+// CHECK: arith.truncf {{.*}} f64 to f32
 // CHECK: math.roundeven
 // CHECK: arith.fptosi {{.*}} to i8
+// CHECK: math.absf
 // CHECK: math.roundeven
 // CHECK: arith.fptosi {{.*}} to i8
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]

@@ -35,7 +35,7 @@ std::set<std::string> procCpuFlags() {
 TEST(CpuFeatures, MatchLinuxCpuinfo) {
   std::set<std::string> flags = procCpuFlags();
   if (flags.empty())
-    GTEST_SKIP() << "no /proc/cpuinfo flags line on this system";
+    GTEST_SKIP() << "hardware: no /proc/cpuinfo flags line on this system";
   uint32_t f = bitttt_cpu_features();
   auto has = [&](const char *name) { return flags.count(name) != 0; };
   EXPECT_EQ(bool(f & BITTTT_CPU_AVX2), has("avx2"));

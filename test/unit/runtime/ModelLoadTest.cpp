@@ -138,13 +138,42 @@ TEST_F(ModelLoad, ArtifactOfAnotherKindIsNotLoaded) {
 
 TEST_F(ModelLoad, DlopenFailureIncludesDlerror) {
   ToyFile f = ToyModel::make({}, {"x86-64-v3"});
-  static const std::string junk(200, 'x');
-  f.tensor("__artifact__.x86-64-v3") = {
-      "__artifact__.x86-64-v3", "U8", {200}, junk.data(), 200};
+  const std::string &so = ToyModel::artifact(f.shape, 3, "-DTOY_UNDEFINED");
+  f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
+                                        "U8",
+                                        {int64_t(so.size())},
+                                        so.data(),
+                                        so.size()};
   EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
-  // glibc's dlerror() names the file and says why ("invalid ELF header").
+  // glibc's dlerror() names the file and says why.
   expectLastError({"toy.bitt: artifact 'x86-64-v3': dlopen failed: ",
-                   "/proc/self/fd/", "ELF"});
+                   "/proc/self/fd/", "bitttt_toy_missing"});
+}
+
+// The artifact's bytes are checked as an ELF shared object before they are
+// mapped: dlopen would map a truncated one and fault past its end.
+TEST_F(ModelLoad, IncompleteElfIsRefusedBeforeDlopen) {
+  static const std::string junk(200, 'x');
+  const std::string &so = ToyModel::artifact({}, 3);
+  static std::string truncated;
+  truncated = so.substr(0, so.size() / 2);
+  struct Case {
+    const std::string *bytes;
+    const char *message;
+  } cases[] = {
+      {&junk, "not a complete x86-64 ELF shared object (no ELF magic)"},
+      {&truncated, "truncated?"},
+  };
+  for (const Case &c : cases) {
+    ToyFile f = ToyModel::make({}, {"x86-64-v3"});
+    f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
+                                          "U8",
+                                          {int64_t(c.bytes->size())},
+                                          c.bytes->data(),
+                                          c.bytes->size()};
+    EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+    expectLastError({"toy.bitt: artifact 'x86-64-v3': ", c.message});
+  }
 }
 
 TEST_F(ModelLoad, HeaderSymbolMustBeTheArtifactsEntryPoint) {

@@ -68,7 +68,13 @@ static void step(void **b, int n, int which, const bitttt_exec *exec) {
 void bitttt_entry_prefill(void **buffers, const bitttt_exec *exec) {
   step(buffers, TOY_PREFILL, 0, exec);
 }
+#ifdef TOY_UNDEFINED
+extern void bitttt_toy_missing(void); /* dlopen(RTLD_NOW) must fail */
+#endif
 void bitttt_entry_decode(void **buffers, const bitttt_exec *exec) {
+#ifdef TOY_UNDEFINED
+  bitttt_toy_missing();
+#endif
   step(buffers, 1, 1, exec);
 }
 )";

@@ -57,7 +57,7 @@ struct ToyFile {
 
 class ToyModel {
 public:
-  /// The C compiler to use, or "" (then tests GTEST_SKIP).
+  /// The C compiler to use, or "" (then the tests that need it fail).
   static std::string compiler();
 
   /// A toy file with artifacts for `targets` (each compiled with
@@ -93,11 +93,12 @@ inline void expectLastError(std::initializer_list<std::string> fragments) {
         << "last error: " << message << "\nexpected to contain: " << f;
 }
 
-/// Skips the current test when there is no C compiler for the toy artifact.
+/// Fails the current test when there is no C compiler for the toy artifact:
+/// a missing tool is a broken build, not a reason to skip.
 #define BITTTT_REQUIRE_TOY_COMPILER()                                          \
   do {                                                                         \
     if (::bitttt::test::ToyModel::compiler().empty())                          \
-      GTEST_SKIP() << "no C compiler to build the toy artifact (set "          \
+      GTEST_FAIL() << "no C compiler to build the toy artifact (set "          \
                       "BITTTT_TEST_CC)";                                       \
   } while (0)
 

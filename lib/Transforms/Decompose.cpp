@@ -23,9 +23,6 @@ using namespace mlir::bitttt;
 
 namespace {
 
-constexpr auto kPar = utils::IteratorType::parallel;
-constexpr auto kRed = utils::IteratorType::reduction;
-
 Value staticDimAsF32(TensorBuilder &tb, Value tensor, unsigned dim) {
   return tb.f32(double(cast<ShapedType>(tensor.getType()).getDimSize(dim)));
 }

@@ -26,8 +26,6 @@ using namespace mlir::bitttt;
 
 namespace {
 
-constexpr auto kPar = utils::IteratorType::parallel;
-constexpr auto kRed = utils::IteratorType::reduction;
 constexpr double kLnEps = 1e-6;
 constexpr double kSeedNormEps = 1e-6;
 
@@ -43,32 +41,34 @@ Value bitLinear(ImplicitLocOpBuilder &b, Value x, Value w, IntegerAttr bits) {
       Value(), bits);
 }
 
+/// The slice of row `t` of a [T, ...] tensor: offsets, sizes and strides.
+struct RowSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  RowSlice(ImplicitLocOpBuilder &b, RankedTensorType type, Value t)
+      : offsets(type.getRank(), b.getIndexAttr(0)),
+        strides(type.getRank(), b.getIndexAttr(1)) {
+    offsets[0] = t;
+    sizes.push_back(b.getIndexAttr(1));
+    for (int64_t d : type.getShape().drop_front())
+      sizes.push_back(b.getIndexAttr(d));
+  }
+};
+
 /// Row `t` of a [T, ...] tensor, rank-reduced.
 Value row(ImplicitLocOpBuilder &b, Value tensor, Value t) {
   auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-  offsets[0] = t;
-  sizes.push_back(b.getIndexAttr(1));
-  for (int64_t d : type.getShape().drop_front())
-    sizes.push_back(b.getIndexAttr(d));
+  RowSlice s(b, type, t);
   auto rowType = RankedTensorType::get(type.getShape().drop_front(),
                                        type.getElementType());
-  return tensor::ExtractSliceOp::create(b, rowType, tensor, offsets, sizes,
-                                        strides);
+  return tensor::ExtractSliceOp::create(b, rowType, tensor, s.offsets, s.sizes,
+                                        s.strides);
 }
 
 /// Writes `value` (shape = tensor's without dim 0) as row `t` of `tensor`.
 Value insertRow(ImplicitLocOpBuilder &b, Value value, Value tensor, Value t) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-  offsets[0] = t;
-  sizes.push_back(b.getIndexAttr(1));
-  for (int64_t d : type.getShape().drop_front())
-    sizes.push_back(b.getIndexAttr(d));
-  return tensor::InsertSliceOp::create(b, value, tensor, offsets, sizes,
-                                       strides);
+  RowSlice s(b, cast<RankedTensorType>(tensor.getType()), t);
+  return tensor::InsertSliceOp::create(b, value, tensor, s.offsets, s.sizes,
+                                       s.strides);
 }
 
 /// `pos + 1` as f32 (the 1-based position i of this token in its batch).

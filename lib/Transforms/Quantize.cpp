@@ -10,9 +10,6 @@ using namespace mlir::bitttt;
 
 namespace {
 
-constexpr auto kPar = utils::IteratorType::parallel;
-constexpr auto kRed = utils::IteratorType::reduction;
-
 // Floors of DESIGN.md §1.
 constexpr double kWeightEps = 1e-5;
 constexpr double kActEps = 1e-5;

@@ -4,8 +4,8 @@
 // AVX (YMM) and AVX-512 (ZMM, opmask) state. A feature counts only if both.
 //
 //===----------------------------------------------------------------------===//
-#include "CpuTargets.h"
 #include "Status.h"
+#include "bitttt/Target/X86/CpuTarget.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -65,15 +65,25 @@ uint32_t bitttt_cpu_features(void) {
   return features;
 }
 
+namespace feature = bitttt::x86::feature;
+static_assert(feature::AVX2 == BITTTT_CPU_AVX2 &&
+                  feature::FMA == BITTTT_CPU_FMA &&
+                  feature::AVX512F == BITTTT_CPU_AVX512F &&
+                  feature::AVX512BW == BITTTT_CPU_AVX512BW &&
+                  feature::AVX512VL == BITTTT_CPU_AVX512VL &&
+                  feature::AVX512VNNI == BITTTT_CPU_AVX512VNNI &&
+                  feature::AVXVNNI == BITTTT_CPU_AVXVNNI,
+              "CpuTarget.h's feature bits are bitttt_cpu_feature's");
+
 const char *bitttt_cpu_target(void) {
   uint32_t f = bitttt_cpu_features();
-  for (const bitttt::rt::CpuTargetInfo &t : bitttt::rt::kCpuTargets)
+  for (const bitttt::x86::CpuTarget &t : bitttt::x86::kCpuTargets)
     if ((f & t.requires) == t.requires)
       return t.name;
   bitttt::rt::fail(BITTTT_ERR_UNSUPPORTED,
                    "this CPU has none of the feature sets bitttt kernels "
                    "are compiled for (" +
-                       bitttt::rt::cpuTargetNames() +
+                       bitttt::x86::cpuTargetNames() +
                        "; the least is x86-64-v3: AVX2 + FMA)");
   return nullptr;
 }

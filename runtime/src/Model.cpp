@@ -10,7 +10,7 @@
 #include "Model.h"
 #include "AbiCheck.h"
 #include "CApi.h"
-#include "CpuTargets.h"
+#include "bitttt/Target/X86/CpuTarget.h"
 
 #include <cstring>
 
@@ -40,7 +40,7 @@ std::vector<std::string> supportedTargets() {
   const char *best = bitttt_cpu_target();
   std::vector<std::string> out;
   bool on = false;
-  for (const CpuTargetInfo &t : kCpuTargets) {
+  for (const bitttt::x86::CpuTarget &t : bitttt::x86::kCpuTargets) {
     on = on || (best && std::strcmp(best, t.name) == 0);
     if (on)
       out.push_back(t.name);
@@ -74,11 +74,11 @@ Status chooseArtifact(const std::string &path, const ModelSpec &spec,
   };
   if (forced) {
     std::string target = forced;
-    if (!findCpuTarget(target))
-      return Status::error(
-          ErrorCode::InvalidArgument,
-          "params.target " + quote(target) +
-              " is not a CPU target (known: " + cpuTargetNames() + ")");
+    if (!bitttt::x86::lookupCpuTarget(target))
+      return Status::error(ErrorCode::InvalidArgument,
+                           "params.target " + quote(target) +
+                               " is not a CPU target (known: " +
+                               bitttt::x86::cpuTargetNames() + ")");
     bool runs = false;
     for (const std::string &t : supported)
       runs = runs || t == target;

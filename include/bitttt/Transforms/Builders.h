@@ -14,6 +14,10 @@ namespace mlir::bitttt {
 
 using BodyFn = function_ref<Value(ImplicitLocOpBuilder &, ValueRange)>;
 
+/// Iterator kinds, short: the decompositions spell many iterator lists.
+constexpr auto kPar = utils::IteratorType::parallel;
+constexpr auto kRed = utils::IteratorType::reduction;
+
 class TensorBuilder {
 public:
   explicit TensorBuilder(ImplicitLocOpBuilder &b) : b(b) {}

@@ -8,8 +8,8 @@
 // rows run on the runtime's thread pool (scf.forall, buildRowParallel).
 //
 //===----------------------------------------------------------------------===//
+#include "PassTarget.h"
 #include "bitttt/Dialect/BitTTTOps.h"
-#include "bitttt/Target/X86/CpuTarget.h"
 #include "bitttt/Target/X86/Passes.h"
 #include "bitttt/Transforms/Builders.h"
 
@@ -90,13 +90,9 @@ struct LowerLMHeadPass
 
   void runOnOperation() override {
     const ::bitttt::x86::CpuTarget *cpu =
-        ::bitttt::x86::lookupCpuTarget(target);
-    if (!cpu) {
-      getOperation().emitError()
-          << "bitttt-lower-lm-head: unknown target '" << target
-          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
+        targetForPass(getOperation(), "bitttt-lower-lm-head", target);
+    if (!cpu)
       return signalPassFailure();
-    }
     WalkResult result = getOperation().walk([&](LMHeadOp op) {
       if (!op.getWeight().getType().hasStaticShape()) {
         op.emitOpError("needs a static weight shape to lower to the "

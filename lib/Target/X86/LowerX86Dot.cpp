@@ -1,6 +1,6 @@
 //===- LowerX86Dot.cpp - bitttt.dot_2bit_i8 → x86 intrinsics --------------===//
+#include "PassTarget.h"
 #include "bitttt/Dialect/BitTTTOps.h"
-#include "bitttt/Target/X86/CpuTarget.h"
 #include "bitttt/Target/X86/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -68,13 +68,9 @@ struct LowerX86DotPass
 
   void runOnOperation() override {
     const ::bitttt::x86::CpuTarget *cpu =
-        ::bitttt::x86::lookupCpuTarget(target);
-    if (!cpu) {
-      getOperation()->emitError()
-          << "bitttt-lower-x86-dot: unknown target '" << target
-          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
+        targetForPass(getOperation(), "bitttt-lower-x86-dot", target);
+    if (!cpu)
       return signalPassFailure();
-    }
     bool vnni = cpu->dot == ::bitttt::x86::DotKind::Vnni;
     getOperation()->walk([&](Dot2BitI8Op op) {
       ImplicitLocOpBuilder b(op.getLoc(), op);

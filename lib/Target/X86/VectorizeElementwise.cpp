@@ -9,7 +9,7 @@
 // is not a multiple of V are too.
 //
 //===----------------------------------------------------------------------===//
-#include "bitttt/Target/X86/CpuTarget.h"
+#include "PassTarget.h"
 #include "bitttt/Target/X86/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -49,14 +49,10 @@ struct VectorizeElementwisePass
   using BitTTTVectorizeElementwiseBase::BitTTTVectorizeElementwiseBase;
 
   void runOnOperation() override {
-    const ::bitttt::x86::CpuTarget *cpu =
-        ::bitttt::x86::lookupCpuTarget(target);
-    if (!cpu) {
-      getOperation().emitError()
-          << "bitttt-vectorize-elementwise: unknown target '" << target
-          << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
+    const ::bitttt::x86::CpuTarget *cpu = mlir::bitttt::targetForPass(
+        getOperation(), "bitttt-vectorize-elementwise", target);
+    if (!cpu)
       return signalPassFailure();
-    }
     int64_t lanes = cpu->f32Lanes;
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {

@@ -30,6 +30,15 @@ protected:
     return s;
   }
 
+  /// Replaces the file's x86-64-v3 artifact by `bytes`.
+  static void setArtifact(ToyFile &f, const std::string &bytes) {
+    f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
+                                          "U8",
+                                          {int64_t(bytes.size())},
+                                          bytes.data(),
+                                          bytes.size()};
+  }
+
   /// The header's decode function (to edit).
   static json &decode(ToyFile &f) {
     return f.header["bitttt"]["functions"]["decode"];
@@ -139,11 +148,7 @@ TEST_F(ModelLoad, ArtifactOfAnotherKindIsNotLoaded) {
 TEST_F(ModelLoad, DlopenFailureIncludesDlerror) {
   ToyFile f = ToyModel::make({}, {"x86-64-v3"});
   const std::string &so = ToyModel::artifact(f.shape, 3, "-DTOY_UNDEFINED");
-  f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
-                                        "U8",
-                                        {int64_t(so.size())},
-                                        so.data(),
-                                        so.size()};
+  setArtifact(f, so);
   EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
   // glibc's dlerror() names the file and says why.
   expectLastError({"toy.bitt: artifact 'x86-64-v3': dlopen failed: ",
@@ -166,11 +171,7 @@ TEST_F(ModelLoad, IncompleteElfIsRefusedBeforeDlopen) {
   };
   for (const Case &c : cases) {
     ToyFile f = ToyModel::make({}, {"x86-64-v3"});
-    f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
-                                          "U8",
-                                          {int64_t(c.bytes->size())},
-                                          c.bytes->data(),
-                                          c.bytes->size()};
+    setArtifact(f, *c.bytes);
     EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
     expectLastError({"toy.bitt: artifact 'x86-64-v3': ", c.message});
   }
@@ -195,11 +196,7 @@ TEST_F(ModelLoad, EntrySymbolMustBeDefinedInTheArtifact) {
     nlohmann::json abi = ToyModel::abi(f.shape);
     abi["functions"]["decode"]["symbol"] = symbol;
     const std::string &so = ToyModel::artifact(f.shape, 3, "-lc", &abi);
-    f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
-                                          "U8",
-                                          {int64_t(so.size())},
-                                          so.data(),
-                                          so.size()};
+    setArtifact(f, so);
     EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
     expectLastError(
         {"function 'decode': symbol '" + std::string(symbol) + "' not found"});
@@ -236,11 +233,7 @@ TEST_F(ModelLoad, ArtifactWithoutAbiDescriptionIsRefused) {
   ToyFile f = ToyModel::make({}, {"x86-64-v3"});
   nlohmann::json notJson = "not json";
   const std::string &so = ToyModel::artifact(f.shape, 3, "", &notJson);
-  f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
-                                        "U8",
-                                        {int64_t(so.size())},
-                                        so.data(),
-                                        so.size()};
+  setArtifact(f, so);
   EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
   expectLastError({"artifact 'x86-64-v3': its bitttt_abi description is not "
                    "a JSON object"});

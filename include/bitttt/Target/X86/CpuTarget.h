@@ -1,8 +1,8 @@
-//===- CpuTarget.h - the x86-64 target table for the compiler ---*- C++ -*-===//
+//===- CpuTarget.h - the x86-64 target table --------------------*- C++ -*-===//
 //
-// CpuTargets.def as a C++ table: what the passes (lane counts, dot lowering)
-// and the shared-object builder (-mcpu, -mattr) need to know of a target.
-// Plain C++, no LLVM.
+// CpuTargets.def as one C++ table, for the compiler (lane counts, dot
+// lowering, -mcpu/-mattr) and the runtime (which targets a CPU runs). Plain
+// C++, no LLVM.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BITTTT_TARGET_X86_CPUTARGET_H
@@ -19,17 +19,30 @@ enum class DotKind {
   Madd, ///< vpmaddubsw + vpmaddwd (AVX2)
 };
 
+/// CPU feature bits the REQUIRES column names: the values of
+/// bitttt_cpu_feature (runtime/include/bitttt.h; the runtime checks that
+/// they agree).
+namespace feature {
+constexpr uint32_t AVX2 = 1u << 0, FMA = 1u << 1, AVX512F = 1u << 2,
+                   AVX512BW = 1u << 3, AVX512VL = 1u << 4, AVX512VNNI = 1u << 5,
+                   AVXVNNI = 1u << 6;
+} // namespace feature
+
 struct CpuTarget {
   const char *name;
   const char *llvmCpu;
   const char *llvmFeatures;
   int64_t f32Lanes;
   DotKind dot;
+  uint32_t requires; ///< feature bits the CPU must have
 };
 
 inline constexpr CpuTarget kCpuTargets[] = {
 #define BITTTT_X86_TARGET(NAME, CPU, FEATURES, LANES, DOT, REQUIRES)           \
-  {NAME, CPU, FEATURES, LANES, DotKind::DOT},
+  {NAME, CPU, FEATURES, LANES, DotKind::DOT, [] {                              \
+     using namespace feature;                                                  \
+     return uint32_t(REQUIRES);                                                \
+   }()},
 #include "bitttt/Target/X86/CpuTargets.def"
 };
 

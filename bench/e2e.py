@@ -19,6 +19,11 @@ streaming-read DRAM bandwidth measured in the same run.
 One JSON document on stdout, progress on stderr:
 
     PYTHONPATH=python .venv/bin/python bench/e2e.py [--skip-large] [--keep]
+        [--baseline-build OLD_BUILD_DIR]
+
+With --baseline-build every cli timing also runs the other build's
+bitttt-compile/bitttt-run on the same model, interleaved run by run with
+ours; each timing then carries a "baseline" entry.
 """
 
 from __future__ import annotations
@@ -243,27 +248,50 @@ _CLI_LINE = re.compile(
     r"decode: (\d+) tokens in ([\d.]+) ms \(([\d.]+) tokens/s\) \[([^,\]]+), (\d+) threads\]")
 
 
-def time_cli(run_bin, path, target, chunk, prefill_chunks, decode_tokens, reps, threads):
-    """Prompt = prefill_chunks whole chunks (no decode tail), -n decode_tokens+1;
-    threads 0 = bitttt-run's default (all online cores)."""
+def cli_run(run_bin, path, target, chunk, prefill_chunks, decode_tokens, threads, env=None):
+    """One `bitttt-run generate`: prompt = prefill_chunks whole chunks (no
+    decode tail), -n decode_tokens+1; threads 0 = bitttt-run's default."""
     ids = ",".join(str(1 + (i * 7919) % 30000) for i in range(chunk * prefill_chunks))
-    runs = []
+    cmd = [run_bin, "generate", path, "--ids", ids, "-n", str(decode_tokens + 1)]
+    if target:
+        cmd += ["--target", target]
+    cmd += ["--threads", str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode:
+        raise RuntimeError(f"bitttt-run failed:\n{proc.stderr[-3000:]}")
+    m = _CLI_LINE.search(proc.stderr)
+    if not m:
+        raise RuntimeError(f"cannot parse bitttt-run's speed line:\n{proc.stderr[-2000:]}")
+    return {"prefill_tokens": int(m.group(1)), "prefill_ms": float(m.group(2)),
+            "prefill_tokens_per_s": float(m.group(3)),
+            "decode_tokens": int(m.group(4)), "decode_ms": float(m.group(5)),
+            "decode_tokens_per_s": float(m.group(6)), "target": m.group(7),
+            "threads": int(m.group(8))}
+
+
+def time_cli(run_bin, path, target, chunk, prefill_chunks, decode_tokens, reps, threads):
+    """`reps` runs of cli_run, best and median."""
+    runs = [cli_run(run_bin, path, target, chunk, prefill_chunks, decode_tokens, threads)
+            for _ in range(reps)]
+    return summarize_cli(run_bin, runs)
+
+
+def time_cli_against(baseline, ours, target, chunk, prefill_chunks, decode_tokens, reps,
+                     threads):
+    """The baseline build and ours interleaved (A, B, A, B, ...) on the same
+    prompt: machine drift hits both alike. `baseline` and `ours` are
+    (run_bin, .bitt path, env)."""
+    runs = {"baseline": [], "ours": []}
     for _ in range(reps):
-        cmd = [run_bin, "generate", path, "--ids", ids, "-n", str(decode_tokens + 1)]
-        if target:
-            cmd += ["--target", target]
-        cmd += ["--threads", str(threads)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"bitttt-run failed:\n{proc.stderr[-3000:]}")
-        m = _CLI_LINE.search(proc.stderr)
-        if not m:
-            raise RuntimeError(f"cannot parse bitttt-run's speed line:\n{proc.stderr[-2000:]}")
-        runs.append({"prefill_tokens": int(m.group(1)), "prefill_ms": float(m.group(2)),
-                     "prefill_tokens_per_s": float(m.group(3)),
-                     "decode_tokens": int(m.group(4)), "decode_ms": float(m.group(5)),
-                     "decode_tokens_per_s": float(m.group(6)), "target": m.group(7),
-                     "threads": int(m.group(8))})
+        for key, (run_bin, path, env) in (("baseline", baseline), ("ours", ours)):
+            runs[key].append(cli_run(run_bin, path, target, chunk, prefill_chunks,
+                                     decode_tokens, threads, env))
+    return {key: summarize_cli((baseline if key == "baseline" else ours)[0], r)
+            for key, r in runs.items()}
+
+
+def summarize_cli(run_bin, runs):
+    reps = len(runs)
     pre = [r["prefill_tokens_per_s"] for r in runs]
     dec = [r["decode_tokens_per_s"] for r in runs]
     return {"runner": f"cli ({run_bin} generate)", "target": runs[0]["target"],
@@ -328,6 +356,16 @@ def bench_config(name, cfg, args, dram, run_bin):
         res["compile_peak_rss_bytes"] = rss
         res["bitt_bytes"] = os.path.getsize(bitt_path)
         log(f"[e2e] {name}:   {secs:.1f} s, .bitt {res['bitt_bytes']/1e9:.2f} GB")
+        baseline = None
+        if args.baseline_build:
+            base_bitt = os.path.join(d, "baseline.bitt")
+            log(f"[e2e] {name}: baseline bitttt-compile ({args.baseline_build})...")
+            _, secs, _ = run_timed([os.path.join(args.baseline_build, "bin", "bitttt-compile"),
+                                    model_dir, "-o", base_bitt])
+            res["baseline_compile_seconds"] = round(secs, 2)
+            base_env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(args.baseline_build, "lib"))
+            baseline = (os.path.join(args.baseline_build, "bin", "bitttt-run"), base_bitt,
+                        base_env)
         if not args.keep:
             shutil.rmtree(model_dir)           # the f32 checkpoint is no longer needed
         header = read_bitt_header(bitt_path)
@@ -360,7 +398,15 @@ def bench_config(name, cfg, args, dram, run_bin):
             log(f"[e2e] {name}: timing ({rn}, {target}, {th} threads, {pre_n} prefill chunks "
                 f"of {chunk}, {dec_n} decodes)...")
             try:
-                if rn == "cli":
+                if rn == "cli" and baseline:
+                    both = time_cli_against(baseline, (run_bin, bitt_path, None), target,
+                                            chunk, pre_n, dec_n, args.reps, th)
+                    t = both["ours"]
+                    t["baseline"] = both["baseline"]
+                    log(f"[e2e] {name}:   baseline {target} {th} thr: prefill "
+                        f"{both['baseline']['prefill_tokens_per_s_best']:.1f} tok/s, decode "
+                        f"{both['baseline']['decode_tokens_per_s_best']:.2f} tok/s (best)")
+                elif rn == "cli":
                     t = time_cli(run_bin, bitt_path, target, chunk, pre_n, dec_n, args.reps, th)
                 else:
                     t = time_python_subprocess(bitt_path, target, pre_n, dec_n, th)
@@ -408,6 +454,10 @@ def main():
                          "build-bench, build)")
     ap.add_argument("--run-bin", help="bitttt-run to use (default: BUILD/bin/bitttt-run "
                                       "when it exists)")
+    ap.add_argument("--baseline-build",
+                    help="another build (bin/bitttt-compile, bin/bitttt-run, lib/libbitttt.so) "
+                         "to time in the same run, interleaved with ours (cli runner): "
+                         "before/after comparisons")
     ap.add_argument("--runner", choices=["auto", "cli", "python", "both"], default="auto")
     ap.add_argument("--configs", default="small,large", help="small,large")
     ap.add_argument("--skip-large", action="store_true", help="only the small config")
@@ -443,6 +493,7 @@ def main():
     mach = common.machine()
     doc = {"benchmark": "bitttt end-to-end decode", "machine": mach,
            "build": os.path.abspath(args.build), "bitttt_run": run_bin,
+           "baseline_build": args.baseline_build and os.path.abspath(args.baseline_build),
            "build_tool_mtime": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(
                os.path.getmtime(compile_bin))),
            "git_head": subprocess.run(["git", "-C", common.REPO, "rev-parse", "HEAD"],

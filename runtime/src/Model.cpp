@@ -37,14 +37,11 @@ void poolParallelFor(void *ctx, int64_t n, bitttt_loop_body body,
 
 /// Targets this CPU runs, best first ({} when not even x86-64-v3).
 std::vector<std::string> supportedTargets() {
-  const char *best = bitttt_cpu_target();
+  uint32_t features = bitttt_cpu_features();
   std::vector<std::string> out;
-  bool on = false;
-  for (const bitttt::x86::CpuTarget &t : bitttt::x86::kCpuTargets) {
-    on = on || (best && std::strcmp(best, t.name) == 0);
-    if (on)
+  for (const bitttt::x86::CpuTarget &t : bitttt::x86::kCpuTargets)
+    if ((features & t.requires) == t.requires)
       out.push_back(t.name);
-  }
   return out;
 }
 

@@ -386,13 +386,20 @@ Status SpecParser::parseArtifacts(const json &artifacts) {
   for (const auto &[target, entry] : artifacts.items()) {
     ArtifactSpec artifact;
     artifact.target = target;
+    if (!entry.is_object())
+      return fieldError("bitttt.artifacts." + target, "is not an object");
     if (auto kind = entry.find("kind"); kind != entry.end()) {
       if (!kind->is_string())
         return fieldError("bitttt.artifacts." + target + ".kind",
                           "is " + kind->dump() + ", expected a string");
       artifact.kind = kind->get<std::string>();
     }
-    artifact.tensor = file_.find(entry["tensor"].get<std::string>());
+    // Checked by the container reader, but not trusted here either.
+    auto tensor = entry.is_object() ? entry.find("tensor") : entry.end();
+    if (tensor == entry.end() || !tensor->is_string())
+      return fieldError("bitttt.artifacts." + target + ".tensor",
+                        "is missing or not a string");
+    artifact.tensor = file_.find(tensor->get<std::string>());
     if (!artifact.tensor)
       return fieldError("bitttt.artifacts." + target + ".tensor",
                         "names a tensor the file lacks");

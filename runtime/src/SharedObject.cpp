@@ -131,6 +131,8 @@ int openTempFile(std::string &path) {
 Status SharedObject::load(const std::string &what, const void *bytes,
                           size_t size, std::unique_ptr<SharedObject> &out) {
   out.reset();
+  // Allocated first: nothing can throw once dlopen has succeeded.
+  std::unique_ptr<SharedObject> object(new SharedObject());
   if (Status s =
           checkElf(what, static_cast<const unsigned char *>(bytes), size);
       !s)
@@ -164,8 +166,8 @@ Status SharedObject::load(const std::string &what, const void *bytes,
         ErrorCode::Format,
         what + ": dlopen failed: " + (err ? err : "unknown dlopen error"));
   }
-  out.reset(new SharedObject());
-  out->handle_ = handle;
+  object->handle_ = handle;
+  out = std::move(object);
   return Status::ok();
 }
 

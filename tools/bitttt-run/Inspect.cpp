@@ -128,9 +128,16 @@ int inspectCommand(const std::vector<std::string> &args) {
   json states = section.value("state", json());
   if (states.is_object() && !states.empty()) {
     std::printf("state: %zu values\n", states.size());
-    for (const auto &[name, s] : states.items())
-      std::printf("  %s: init %s\n", name.c_str(),
-                  s.is_object() ? text(s.value("init", json())).c_str() : "?");
+    for (const auto &[name, s] : states.items()) {
+      json range = s.is_object() ? s.value("range", json()) : json();
+      std::string valid =
+          range.is_array() && range.size() == 2
+              ? ", valid [" + range[0].dump() + ", " + range[1].dump() + ")"
+              : "";
+      std::printf("  %s: init %s%s\n", name.c_str(),
+                  s.is_object() ? text(s.value("init", json())).c_str() : "?",
+                  valid.c_str());
+    }
   }
   printArtifacts(section.value("artifacts", json()), h.file);
 

@@ -134,9 +134,9 @@ TEST_F(BitttRun, InspectSummarisesTheHeader) {
         "  decode: symbol bitttt_entry_decode, tokens 1, inputs 8 (1 io, 1 "
         "tensor, 6 state), outputs 7 (1 io, 0 tensor, 6 state)",
         "  prefill: symbol bitttt_entry_prefill, tokens 4", "state: 6 values",
-        "  toy.sum: init toy.sum0", "  x86-64-v3: elf-so, ",
-        "(tensor __artifact__.x86-64-v3)", "  x86-64-v4: elf-so, ",
-        "tensors: 5, "})
+        "  toy.sum: init toy.sum0", "  toy.sig: init zeros, valid [0, 10)",
+        "  x86-64-v3: elf-so, ", "(tensor __artifact__.x86-64-v3)",
+        "  x86-64-v4: elf-so, ", "tensors: 5, "})
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
 
   r = run("inspect " + dir.file("absent.bitt"));

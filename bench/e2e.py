@@ -248,11 +248,25 @@ _CLI_LINE = re.compile(
     r"decode: (\d+) tokens in ([\d.]+) ms \(([\d.]+) tokens/s\) \[([^,\]]+), (\d+) threads\]")
 
 
+_GREEDY_FLAGS = {}
+
+
+def greedy_flags(run_bin, env=None):
+    """`--temp 0` for a bitttt-run that samples by default; nothing for older
+    builds, which were always greedy."""
+    if run_bin not in _GREEDY_FLAGS:
+        out = subprocess.run([run_bin, "generate", "--help"], capture_output=True,
+                             text=True, env=env).stdout
+        _GREEDY_FLAGS[run_bin] = ["--temp", "0"] if "--temp" in out else []
+    return _GREEDY_FLAGS[run_bin]
+
+
 def cli_run(run_bin, path, target, chunk, prefill_chunks, decode_tokens, threads, env=None):
-    """One `bitttt-run generate`: prompt = prefill_chunks whole chunks (no
-    decode tail), -n decode_tokens+1; threads 0 = bitttt-run's default."""
+    """One greedy `bitttt-run generate`: prompt = prefill_chunks whole chunks
+    (no decode tail), -n decode_tokens+1; threads 0 = bitttt-run's default."""
     ids = ",".join(str(1 + (i * 7919) % 30000) for i in range(chunk * prefill_chunks))
-    cmd = [run_bin, "generate", path, "--ids", ids, "-n", str(decode_tokens + 1)]
+    cmd = [run_bin, "generate", path, "--ids", ids, "-n", str(decode_tokens + 1),
+           *greedy_flags(run_bin, env)]
     if target:
         cmd += ["--target", target]
     cmd += ["--threads", str(threads)]

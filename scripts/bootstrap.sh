@@ -11,7 +11,8 @@ APT_PACKAGES=(
   cmake ninja-build clang-22 lld-22
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   nlohmann-json3-dev libgtest-dev libopenblas-dev
-  python3-venv python3-torch python3-numpy
+  libpcre2-dev libcli11-dev libxxhash-dev pkg-config
+  python3-venv python3-setuptools python3-torch python3-numpy
 )
 
 missing=()
@@ -39,12 +40,17 @@ fi
 bash scripts/build.sh
 
 # Main job: a small random model from the reference implementation
-# (config examples/tiny/config.json), compiled for this CPU's x86 levels and
-# run: greedy generation from a few prompt ids.
-echo "== main job: make a random tiny model, compile it, generate"
+# (config examples/tiny/config.json) with a byte-level BPE tokenizer that
+# bitttt-run trains on this repository's docs, compiled for this CPU's x86
+# levels and run: text in, text out (a random model writes gibberish, the
+# pipeline is the point), and the perplexity of a docs file.
+echo "== main job: train a tokenizer, make a random tiny model, compile it, generate text"
 mkdir -p build/example
 PYTHONPATH=python .venv/bin/python -m bitttt_ref make-random \
   --config examples/tiny/config.json --seed 1 build/example/model
+build/bin/bitttt-run tokenizer train --vocab-size 512 --special "<|endoftext|>" \
+  -o build/example/model/tokenizer.json README.md docs/*.md
 build/bin/bitttt-compile build/example/model -o build/example/tiny.bitt
 build/bin/bitttt-run inspect build/example/tiny.bitt
-build/bin/bitttt-run generate build/example/tiny.bitt --ids 1,2,3,4,5 -n 16
+build/bin/bitttt-run generate build/example/tiny.bitt -p "The runtime" -n 24 --temp 0
+build/bin/bitttt-run eval build/example/tiny.bitt docs/tokenizer.md

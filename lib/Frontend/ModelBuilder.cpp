@@ -1,5 +1,6 @@
 //===- ModelBuilder.cpp - config + checkpoint -> bitttt module --*- C++ -*-===//
 #include "bitttt/Frontend/ModelBuilder.h"
+#include "bitttt/Format/Packing.h"
 
 #include "bitttt/Dialect/BitTTTDialect.h"
 #include "bitttt/Dialect/BitTTTOps.h"
@@ -318,19 +319,42 @@ Error checkPrefillChunk(const ModelConfig &c, int64_t chunk) {
   return Error::success();
 }
 
-Error checkCheckpoint(const ModelConfig &c,
-                      const format::BittFile &checkpoint) {
+Error checkCheckpoint(const ModelConfig &c, const format::BittFile &checkpoint,
+                      const PackedSources *packed) {
   const std::string &path = checkpoint.path();
   std::vector<WeightSpec> specs = expectedWeights(c);
   llvm::StringSet<> expected;
   for (const WeightSpec &spec : specs) {
     expected.insert(spec.name);
     const format::TensorInfo *t = checkpoint.find(spec.name);
+    std::vector<int64_t> shape(spec.shape.begin(), spec.shape.end());
+    auto source =
+        packed ? packed->find(spec.name) : PackedSources::const_iterator();
+    if (!t && packed && source != packed->end()) {
+      const PackedSource &p = source->second;
+      std::vector<int64_t> codesShape = {p.rows,
+                                         format::i2b128RowBytes(p.cols)};
+      const format::TensorInfo *codes = checkpoint.find(p.codes),
+                               *scale = checkpoint.find(p.scale);
+      if (std::vector<int64_t>{p.rows, p.cols} != shape)
+        return makeError(path + ": packed weight '" + spec.name + "' is " +
+                         format::shapeText({p.rows, p.cols}) + ", expected " +
+                         format::shapeText(shape));
+      if (!codes || codes->dtype != "U8" || codes->shape != codesShape)
+        return makeError(path + ": the codes of packed weight '" + spec.name +
+                         "' ('" + p.codes + "') are missing or not U8 " +
+                         format::shapeText(codesShape));
+      if (!scale || scale->dtype != "F32" || !scale->shape.empty())
+        return makeError(path + ": the scale of packed weight '" + spec.name +
+                         "' ('" + p.scale + "') is missing or not F32 []");
+      expected.insert(p.codes);
+      expected.insert(p.scale);
+      continue;
+    }
     if (!t)
       return makeError(path + ": missing tensor '" + spec.name + "' (" +
                        describeModel(c) + " needs " + Twine(specs.size()) +
                        " tensors)");
-    std::vector<int64_t> shape(spec.shape.begin(), spec.shape.end());
     if (t->shape != shape)
       return makeError(path + ": tensor '" + spec.name + "' has shape " +
                        format::shapeText(t->shape) + ", expected " +
@@ -341,7 +365,8 @@ Error checkCheckpoint(const ModelConfig &c,
   }
   SmallVector<StringRef> extra;
   for (const format::TensorInfo &t : checkpoint.tensors())
-    if (!expected.contains(t.name))
+    if (!expected.contains(t.name) &&
+        !(packed && StringRef(t.name).starts_with("__artifact__.")))
       extra.push_back(t.name);
   if (extra.empty())
     return Error::success();
@@ -363,7 +388,7 @@ buildModelModule(MLIRContext &context, const ModelConfig &config,
                  const ModelBuildOptions &options) {
   if (Error e = checkPrefillChunk(config, options.prefillChunk))
     return std::move(e);
-  if (Error e = checkCheckpoint(config, checkpoint))
+  if (Error e = checkCheckpoint(config, checkpoint, options.packed))
     return std::move(e);
   context.loadDialect<ops::BitTTTDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect>();

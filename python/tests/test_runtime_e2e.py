@@ -173,7 +173,7 @@ def test_generate_matches_reference_greedy(tmp_path):
                                            "ttt": {"variant": "linear", "num_heads": 2,
                                                    "mini_batch": 4}})
     prompt = [3, 17, 5, 42, 8, 1, 30]
-    proc = subprocess.run([bitttt_rt.RUN, "generate", path, "--ids",
+    proc = subprocess.run([bitttt_rt.RUN, "generate", path, "--temp", "0", "--ids",
                            ",".join(map(str, prompt)), "-n", "10"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -191,7 +191,7 @@ def test_bad_id_is_rejected(tmp_path):
     cfg, ref, path = make_model(tmp_path, {"vocab_size": 20, "hidden_dim": 16,
                                            "num_layers": 1, "ttt": {"variant": "seed"}},
                                 chunk_batches=4)
-    proc = subprocess.run([bitttt_rt.RUN, "generate", path, "--ids", "1,25", "-n", "2"],
+    proc = subprocess.run([bitttt_rt.RUN, "generate", path, "--temp", "0", "--ids", "1,25", "-n", "2"],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "25" in proc.stderr and "vocabulary" in proc.stderr

@@ -249,6 +249,211 @@ BITTTT_API bitttt_status bitttt_session_state_set(bitttt_session *session,
                                                   const char *dtype, int ndim,
                                                   const int64_t *shape);
 
+/* ---- Tokenizer (docs/tokenizer.md) --------------------------------------
+ *
+ * Byte-level BPE in the Hugging Face `tokenizer.json` format: the BPE model
+ * (vocab + merges), the ByteLevel pre-tokenizer with the GPT-2 regex (or a
+ * Split regex + ByteLevel sequence), added/special tokens, the ByteLevel
+ * decoder. A tokenizer is immutable after loading and may be shared by
+ * threads. Text is UTF-8 bytes; encode accepts any bytes (invalid UTF-8 is
+ * encoded byte by byte, as byte-level BPE can), decode returns the exact
+ * bytes the ids stand for (which may end inside a UTF-8 character; see
+ * bitttt_utf8_complete). */
+typedef struct bitttt_tokenizer bitttt_tokenizer;
+
+/* Loads a tokenizer.json file. Errors name the file and the field at fault
+ * (an unknown model type, a merge of tokens not in the vocab, ...). */
+BITTTT_API bitttt_status bitttt_tokenizer_load(const char *path,
+                                               bitttt_tokenizer **out);
+
+/* The same from JSON text in memory; `name` stands for the file in
+ * messages. */
+BITTTT_API bitttt_status bitttt_tokenizer_from_json(const char *json,
+                                                    size_t len,
+                                                    const char *name,
+                                                    bitttt_tokenizer **out);
+
+/* Frees the tokenizer; NULL is ignored. */
+BITTTT_API void bitttt_tokenizer_free(bitttt_tokenizer *tokenizer);
+
+/* Writes the tokenizer as tokenizer.json (atomically: temporary + rename). */
+BITTTT_API bitttt_status
+bitttt_tokenizer_save(const bitttt_tokenizer *tokenizer, const char *path);
+
+/* Number of ids (vocab plus added tokens, the largest id + 1); 0 for NULL. */
+BITTTT_API size_t
+bitttt_tokenizer_vocab_size(const bitttt_tokenizer *tokenizer);
+
+/* Encodes `len` bytes of text. Added tokens (special or not) in the text
+ * are matched first; with `add_special` != 0 the post-processor's tokens
+ * (a TemplateProcessing BOS, say) are added, as the `tokenizers` package's
+ * encode(add_special_tokens=True) does. Writes at most `capacity` ids and
+ * sets *n_ids to the number the text needs; when that exceeds `capacity`,
+ * returns BITTTT_ERR_INVALID_ARGUMENT and the caller may retry (len + 8
+ * ids always suffice). */
+BITTTT_API bitttt_status bitttt_tokenizer_encode(
+    const bitttt_tokenizer *tokenizer, const char *text, size_t len,
+    int add_special, int32_t *ids, size_t capacity, size_t *n_ids);
+
+/* The bytes `n` ids stand for, concatenated (special tokens as their
+ * text unless `skip_special`). Writes at most `capacity` bytes and sets
+ * *n_bytes to the number needed (BITTTT_ERR_INVALID_ARGUMENT when it
+ * exceeds `capacity`). An id outside the vocabulary is an error. */
+BITTTT_API bitttt_status bitttt_tokenizer_decode(
+    const bitttt_tokenizer *tokenizer, const int32_t *ids, size_t n,
+    int skip_special, char *text, size_t capacity, size_t *n_bytes);
+
+/* The id of the token whose text is `token` (a vocab entry in its
+ * byte-level spelling, or an added token such as "<|endoftext|>"). */
+BITTTT_API bitttt_status bitttt_tokenizer_token_id(
+    const bitttt_tokenizer *tokenizer, const char *token, int32_t *id);
+
+/* Whether id is an added token marked special; 0 otherwise (and for ids
+ * outside the vocabulary). */
+BITTTT_API int bitttt_tokenizer_is_special(const bitttt_tokenizer *tokenizer,
+                                           int32_t id);
+
+/* Options of bitttt_tokenizer_train. Start from
+ * bitttt_bpe_train_default_params(). */
+typedef struct bitttt_bpe_train_params {
+  size_t vocab_size;      /* the final vocabulary, special tokens included */
+  uint64_t min_frequency; /* pairs seen fewer times are not merged (>= 1) */
+  const char *const *special_tokens; /* added first, ids 0..n_special-1 */
+  size_t n_special;
+  int show_progress; /* a progress bar on stderr when it is a terminal */
+} bitttt_bpe_train_params;
+
+/* {vocab_size 32000, min_frequency 2, no special tokens, progress on}. */
+BITTTT_API bitttt_bpe_train_params bitttt_bpe_train_default_params(void);
+
+/* Trains a byte-level BPE tokenizer (GPT-2 pre-tokenizer regex, ByteLevel
+ * decoder) on the text of `files`: deterministic for the same files and
+ * params; merges are taken most frequent pair first, ties broken by the
+ * pair's ids. */
+BITTTT_API bitttt_status bitttt_tokenizer_train(
+    const char *const *files, size_t n_files,
+    const bitttt_bpe_train_params *params, bitttt_tokenizer **out);
+
+/* Length of the longest prefix of `text` (`len` bytes) that does not end
+ * inside a UTF-8 character: streaming output prints that much and keeps
+ * the rest for the next piece. Invalid bytes count as complete (they are
+ * printed as they come). */
+BITTTT_API size_t bitttt_utf8_complete(const char *text, size_t len);
+
+/* Length of the longest prefix of `text` that is valid UTF-8: `len` when
+ * all of it is. Tools use it to refuse prompts that are not text, naming
+ * the offset of the first bad byte. */
+BITTTT_API size_t bitttt_utf8_valid(const char *text, size_t len);
+
+/* The tokenizer the model's .bitt carries (its header's "tokenizer"), or
+ * NULL when it has none. Owned by the model. */
+BITTTT_API const bitttt_tokenizer *
+bitttt_model_tokenizer(const bitttt_model *model);
+
+/* ---- Sampling and streaming text (docs/runtime.md) ----------------------
+ *
+ * A sampler turns a row of logits into a token id: repetition penalty over
+ * the last `repeat_last_n` accepted ids (logit > 0: divided by the penalty,
+ * else multiplied), temperature, then top-k, top-p and min-p on the
+ * resulting probabilities, renormalised, and one draw from its own seeded
+ * generator (xoshiro256**, the same sequence on every machine). Temperature
+ * 0 is greedy: the argmax of the penalised logits (lowest index on ties). */
+typedef struct bitttt_sampling_params {
+  float temperature; /* 0: greedy */
+  int32_t top_k; /* keep the k most likely (ties at the k-th kept); 0: off */
+  float top_p;   /* keep the most likely whose mass reaches p; 1: off */
+  float min_p;   /* keep p >= min_p * max p; 0: off */
+  float repeat_penalty;  /* 1: off */
+  int32_t repeat_last_n; /* ids the penalty looks back at; 0: off, -1: all */
+  uint64_t seed;
+} bitttt_sampling_params;
+
+/* {temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, repeat_penalty 1.0
+ * (off), repeat_last_n 64, seed 0}, llama.cpp's defaults. */
+BITTTT_API bitttt_sampling_params bitttt_sampling_default_params(void);
+
+typedef struct bitttt_sampler bitttt_sampler;
+
+/* A sampler; parameters out of range (temperature < 0, top_p outside
+ * (0, 1], ...) are BITTTT_ERR_INVALID_ARGUMENT naming the field. */
+BITTTT_API bitttt_status bitttt_sampler_create(
+    const bitttt_sampling_params *params, bitttt_sampler **out);
+BITTTT_API void bitttt_sampler_free(bitttt_sampler *sampler);
+/* Forgets the accepted ids and restarts the generator from the seed. */
+BITTTT_API void bitttt_sampler_reset(bitttt_sampler *sampler);
+/* Changes the temperature (chat's /temp). */
+BITTTT_API bitttt_status bitttt_sampler_set_temperature(bitttt_sampler *sampler,
+                                                        float temperature);
+/* Records an id the penalty will look back at (prompt ids, say). */
+BITTTT_API bitttt_status bitttt_sampler_accept(bitttt_sampler *sampler,
+                                               int32_t id);
+/* The distribution a draw would use: probs[vocab], 0 for the ids the
+ * filters remove, summing to 1 (greedy: 1 at the argmax). */
+BITTTT_API bitttt_status bitttt_sampler_probs(const bitttt_sampler *sampler,
+                                              const float *logits, size_t vocab,
+                                              double *probs);
+/* Draws an id from `logits` and accepts it. NaN logits never win. */
+BITTTT_API bitttt_status bitttt_sampler_sample(bitttt_sampler *sampler,
+                                               const float *logits,
+                                               size_t vocab, int32_t *id);
+
+/* Text of generated ids as it becomes printable: never a part of a UTF-8
+ * character, never a text that may still turn into one of the stop
+ * strings. */
+typedef struct bitttt_text_stream bitttt_text_stream;
+BITTTT_API bitttt_status bitttt_text_stream_create(
+    const bitttt_tokenizer *tokenizer, const char *const *stop, size_t n_stop,
+    bitttt_text_stream **out);
+BITTTT_API void bitttt_text_stream_free(bitttt_text_stream *stream);
+/* Feeds one id; *text / *len is the text now safe to print (valid until
+ * the next call); *stopped is 1 when a stop string has completed (the text
+ * before it is returned, the stop string itself is not, and later pushes
+ * return nothing). Special tokens add no text. */
+BITTTT_API bitttt_status bitttt_text_stream_push(bitttt_text_stream *stream,
+                                                 int32_t id, const char **text,
+                                                 size_t *len, int *stopped);
+/* The text held back (an unfinished character or stop-string prefix), at
+ * the end of generation. */
+BITTTT_API bitttt_status bitttt_text_stream_flush(bitttt_text_stream *stream,
+                                                  const char **text,
+                                                  size_t *len);
+
+/* The end-of-text id generation stops at: the first of the added special
+ * tokens "<|endoftext|>", "</s>", "<|eot_id|>", "<|im_end|>", "<eos>" the
+ * tokenizer has; BITTTT_ERR_INVALID_ARGUMENT when it has none. */
+BITTTT_API bitttt_status bitttt_tokenizer_eos(const bitttt_tokenizer *tokenizer,
+                                              int32_t *id);
+
+/* ---- Evaluation and session files ---------------------------------------*/
+
+/* Feeds n ids like bitttt_session_prefill and adds to *nll the negative
+ * log-likelihood (natural log, in double) of every id the model predicted:
+ * ids[0] when the session already has logits, and each later id from the
+ * logits of its predecessor (all positions of a prefill chunk count);
+ * *count is increased by the number of terms. Calls compose: feeding a text
+ * in pieces gives the sums of feeding it at once. */
+BITTTT_API bitttt_status bitttt_session_nll(bitttt_session *session,
+                                            const int32_t *ids, size_t n,
+                                            double *nll, size_t *count);
+
+/* Writes the session's whole state (every TTT state value, n_past, the
+ * last logits) to `path` (atomically), tagged with the model's identity
+ * (a hash of its config and weights) and a checksum (docs/session-file.md).
+ */
+BITTTT_API bitttt_status bitttt_session_save(const bitttt_session *session,
+                                             const char *path);
+
+/* Restores a state saved by bitttt_session_save. A file from another model,
+ * a truncated or corrupted one, or a value outside its range is refused
+ * with a message naming the file and what is wrong, and the session is left
+ * unchanged. */
+BITTTT_API bitttt_status bitttt_session_load(bitttt_session *session,
+                                             const char *path);
+
+/* The model's identity as 32 hex digits (XXH3-128 of its config and
+ * weights, without the compiled artifacts); computed once. */
+BITTTT_API const char *bitttt_model_identity(const bitttt_model *model);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -12,6 +12,8 @@
 #include "CApi.h"
 #include "bitttt/Target/X86/CpuTarget.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 
 using bitttt::format::BittFile;
@@ -101,6 +103,21 @@ Status chooseArtifact(const std::string &path, const ModelSpec &spec,
           "; the file has " + artifactList(spec) + ")");
 }
 
+/// The header's "tokenizer" (an object or null), named in errors as the
+/// file's field.
+Status loadHeaderTokenizer(const BittFile &file,
+                           std::unique_ptr<bitttt_tokenizer> &out) {
+  nlohmann::json header =
+      nlohmann::json::parse(file.headerJson(), nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    return Status::error(ErrorCode::Format,
+                         file.path() + ": the header is not a JSON object");
+  auto it = header.find("tokenizer");
+  if (it == header.end() || it->is_null())
+    return Status::ok();
+  return loadTokenizer(*it, file.path(), "tokenizer.", out);
+}
+
 Status loadModel(const std::string &path, const bitttt_model_params &params,
                  std::unique_ptr<bitttt_model> &out) {
   if (params.n_threads < 0 || params.n_threads > 1024)
@@ -112,6 +129,8 @@ Status loadModel(const std::string &path, const bitttt_model_params &params,
   if (Status s = BittFile::open(path, model->file); !s)
     return s;
   if (Status s = parseModelSpec(*model->file, model->spec); !s)
+    return s;
+  if (Status s = loadHeaderTokenizer(*model->file, model->tokenizer); !s)
     return s;
   const ArtifactSpec *artifact = nullptr;
   if (Status s = chooseArtifact(path, model->spec, params.target, artifact); !s)

@@ -1,17 +1,18 @@
-//===- Model.h - a loaded compiled model (internal) --------------*- C++
-//-*-===//
+//===- Model.h - a loaded compiled model (internal) -------------*- C++ -*-===//
 #ifndef BITTTT_RUNTIME_MODEL_H
 #define BITTTT_RUNTIME_MODEL_H
 
 #include "ModelSpec.h"
 #include "SharedObject.h"
 #include "ThreadPool.h"
+#include "Tokenizer.h"
 #include "bitttt.h"
 #include "bitttt/Format/BittFile.h"
 #include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace bitttt::rt {
@@ -31,6 +32,11 @@ struct bitttt_model {
   std::unique_ptr<bitttt::rt::ThreadPool> pool;
   /// Handed to every entry call: compiled parallel loops run on `pool`.
   bitttt_exec exec{};
+  /// The header's "tokenizer", or null.
+  std::unique_ptr<bitttt_tokenizer> tokenizer;
+  /// bitttt_model_identity, computed on first use.
+  std::once_flag identityOnce;
+  std::string identity;
 };
 
 #endif // BITTTT_RUNTIME_MODEL_H

@@ -6,9 +6,10 @@
 // is ever copied between calls and no output aliases an input (docs/abi.md).
 //
 //===----------------------------------------------------------------------===//
+#include "Session.h"
 #include "CApi.h"
-#include "Model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -18,60 +19,12 @@ using namespace bitttt::rt;
 
 namespace {
 
-/// A 64-byte aligned heap block (never NULL, even for 0 bytes).
-class AlignedBuffer {
-public:
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t size) : size_(size) {
-    size_t rounded = (size + 63) / 64 * 64;
-    data_ = std::aligned_alloc(64, rounded ? rounded : 64);
-    if (!data_)
-      throw std::bad_alloc();
-  }
-  ~AlignedBuffer() { std::free(data_); }
-  AlignedBuffer(AlignedBuffer &&o) noexcept { swap(o); }
-  AlignedBuffer &operator=(AlignedBuffer &&o) noexcept {
-    swap(o);
-    return *this;
-  }
-  void swap(AlignedBuffer &o) noexcept {
-    std::swap(data_, o.data_);
-    std::swap(size_, o.size_);
-  }
-  void *data() const { return data_; }
-  size_t size() const { return size_; }
-
-private:
-  void *data_ = nullptr;
-  size_t size_ = 0;
-};
-
 /// Bytes per chunk below which copying is not worth a thread hand-off.
 constexpr size_t kCopyGrain = size_t(256) << 10;
 /// Logits per chunk of a parallel argmax.
 constexpr size_t kArgmaxGrain = size_t(32) << 10;
 
 std::string quote(const std::string &s) { return "'" + s + "'"; }
-
-/// One compiled function with its I/O buffers and buffer-pointer array.
-struct Call {
-  const FunctionSpec *fn = nullptr;
-  EntryFn entry = nullptr;
-  AlignedBuffer ids, logits;
-  std::vector<void *> buffers;
-};
-
-} // namespace
-
-struct bitttt_session {
-  const bitttt_model *model = nullptr;
-  std::vector<AlignedBuffer> state, next; ///< indexed like spec.states
-  Call prefill, decode;                   ///< prefill.fn is NULL when absent
-  const float *last = nullptr;            ///< logits row of the last token
-  size_t nPast = 0;
-};
-
-namespace {
 
 void setUpCall(const bitttt_model &model, const char *name, Call &call) {
   call.fn = model.spec.function(name);
@@ -90,8 +43,10 @@ void setUpCall(const bitttt_model &model, const char *name, Call &call) {
   call.buffers[call.fn->logitsSlot] = call.logits.data();
 }
 
-/// dst = src (or zeros when src is NULL), split over the pool when large.
-void fill(ThreadPool &pool, void *dst, const void *src, size_t size) {
+} // namespace
+
+void bitttt::rt::fill(ThreadPool &pool, void *dst, const void *src,
+                      size_t size) {
   pool.parallelFor(size, kCopyGrain, [&](size_t, size_t begin, size_t end) {
     char *d = static_cast<char *>(dst) + begin;
     if (src)
@@ -100,6 +55,8 @@ void fill(ThreadPool &pool, void *dst, const void *src, size_t size) {
       std::memset(d, 0, end - begin);
   });
 }
+
+namespace {
 
 void initState(bitttt_session &s) {
   const auto &states = s.model->spec.states;
@@ -110,8 +67,9 @@ void initState(bitttt_session &s) {
   s.nPast = 0;
 }
 
-/// Runs `call` on `ids` (exactly call.fn->tokens of them).
-void run(bitttt_session &s, Call &call, const int32_t *ids) {
+} // namespace
+
+void bitttt::rt::run(bitttt_session &s, Call &call, const int32_t *ids) {
   const FunctionSpec &fn = *call.fn;
   std::memcpy(call.ids.data(), ids, size_t(fn.tokens) * sizeof(int32_t));
   for (size_t i = 0; i < fn.inputs.size(); ++i)
@@ -129,8 +87,9 @@ void run(bitttt_session &s, Call &call, const int32_t *ids) {
            size_t(fn.tokens - 1) * size_t(s.model->spec.vocab);
 }
 
-bitttt_status checkIds(const bitttt_session &s, const char *function,
-                       const int32_t *ids, size_t n) {
+bitttt_status bitttt::rt::checkIds(const bitttt_session &s,
+                                   const char *function, const int32_t *ids,
+                                   size_t n) {
   int64_t vocab = s.model->spec.vocab;
   for (size_t i = 0; i < n; ++i)
     if (ids[i] < 0 || ids[i] >= vocab)
@@ -141,6 +100,8 @@ bitttt_status checkIds(const bitttt_session &s, const char *function,
                       std::to_string(vocab) + ")");
   return BITTTT_OK;
 }
+
+namespace {
 
 /// The state called `name`, its dtype/shape compared with the caller's.
 bitttt_status findState(const bitttt_session &s, const char *function,
@@ -369,3 +330,63 @@ bitttt_status bitttt_session_state_set(bitttt_session *session,
 }
 
 } // extern "C"
+
+namespace {
+
+/// -log softmax(row)[target], in double.
+double negLogProb(const float *row, size_t vocab, int32_t target) {
+  double top = -INFINITY;
+  for (size_t i = 0; i < vocab; ++i)
+    top = std::max(top, double(row[i]));
+  double sum = 0;
+  for (size_t i = 0; i < vocab; ++i)
+    sum += std::exp(double(row[i]) - top);
+  return std::log(sum) + top - double(row[size_t(target)]);
+}
+
+} // namespace
+
+extern "C" bitttt_status bitttt_session_nll(bitttt_session *session,
+                                            const int32_t *ids, size_t n,
+                                            double *nll, size_t *count) {
+  const char *function = "bitttt_session_nll";
+  if (!session)
+    return nullArgument(function, "session");
+  if (!nll || !count)
+    return nullArgument(function, !nll ? "nll" : "count");
+  if (n == 0)
+    return BITTTT_OK;
+  if (!ids)
+    return nullArgument(function, "ids");
+  return guarded(function, [&] {
+    if (bitttt_status st = checkIds(*session, function, ids, n))
+      return st;
+    size_t vocab = size_t(session->model->spec.vocab);
+    double sum = 0;
+    size_t terms = 0;
+    auto predict = [&](const float *row, size_t i) {
+      if (i < n) {
+        sum += negLogProb(row, vocab, ids[i]);
+        ++terms;
+      }
+    };
+    if (session->last)
+      predict(session->last, 0);
+    size_t done = 0;
+    if (Call &p = session->prefill; p.fn)
+      for (size_t chunk = size_t(p.fn->tokens); n - done >= chunk;
+           done += chunk) {
+        run(*session, p, ids + done);
+        const float *rows = static_cast<const float *>(p.logits.data());
+        for (size_t r = 0; r < chunk; ++r)
+          predict(rows + r * vocab, done + r + 1);
+      }
+    for (; done < n; ++done) {
+      run(*session, session->decode, ids + done);
+      predict(session->last, done + 1);
+    }
+    *nll += sum;
+    *count += terms;
+    return BITTTT_OK;
+  });
+}

@@ -7,6 +7,7 @@
 // v2 next to the packed weights (--emit=bitt; docs/abi.md).
 //
 //===----------------------------------------------------------------------===//
+#include "bitttt.h"
 #include "bitttt/Format/BittFile.h"
 #include "bitttt/Frontend/ModelBuilder.h"
 #include "bitttt/Frontend/ModelConfig.h"
@@ -25,7 +26,9 @@
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -41,7 +44,7 @@ constexpr const char *kToolName = "bitttt-compile";
 cl::OptionCategory compileCategory("bitttt-compile options");
 
 cl::opt<std::string> modelDir(cl::Positional, cl::Required,
-                              cl::desc("<MODEL_DIR>"),
+                              cl::desc("<MODEL_DIR | MODEL.bitt>"),
                               cl::cat(compileCategory));
 
 cl::opt<std::string> outputPath(
@@ -84,8 +87,13 @@ constexpr const char *kOverview =
     "  bitttt-compile MODEL_DIR -o model.mlir     (the bitttt module)\n"
     "  bitttt-compile MODEL_DIR -o model.ll --target=x86-64-v4\n"
     "\n"
+    "  bitttt-compile OLD.bitt -o model.bitt     (recompile a .bitt v1/v2)\n"
+    "\n"
     "Reads MODEL_DIR/config.json (the nested bitttt form or the original\n"
-    "engine's flat form) and MODEL_DIR/model.safetensors, checks that the\n"
+    "engine's flat form), MODEL_DIR/model.safetensors and, if present,\n"
+    "MODEL_DIR/tokenizer.json (carried in the .bitt); or a .bitt: the\n"
+    "original engine's v1 (config and tokenizer in its header) or a v2\n"
+    "(whose packed weights are reused as they are). It checks that the\n"
     "checkpoint holds exactly the tensors the config needs (F32, expected\n"
     "shapes), and builds a module in the bitttt dialect with two functions:\n"
     "@prefill over N tokens and @decode over one token. Weights and TTT\n"
@@ -115,11 +123,120 @@ std::string inferEmitKind(StringRef out) {
   return "";
 }
 
-std::string readOptionalFile(StringRef dir, StringRef name) {
-  SmallString<256> path(dir);
-  sys::path::append(path, name);
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/true);
-  return buffer ? (*buffer)->getBuffer().str() : std::string();
+/// What a model comes from: a model directory (config.json,
+/// model.safetensors, tokenizer.json if any) or a .bitt (v1 from the original
+/// engine: config and tokenizer in the header, latent weights; v2: the same,
+/// weights possibly packed already).
+struct Input {
+  std::string configText, configName, tokenizerText, tokenizerName;
+  /// A model directory's model.safetensors, opened by openWeights once the
+  /// config is known to be good (its errors come first).
+  std::string weightsPath;
+  std::unique_ptr<bitttt::format::BittFile> checkpoint;
+  bitttt::PackedSources packed;
+};
+
+Error openCheckpoint(Input &in, const std::string &file) {
+  if (bitttt::format::Status s =
+          bitttt::format::BittFile::open(file, in.checkpoint);
+      !s)
+    return createStringError(inconvertibleErrorCode(), s.message());
+  return Error::success();
+}
+
+Expected<Input> loadInput(StringRef path) {
+  Input in;
+  if (sys::fs::is_directory(path)) {
+    SmallString<256> config(path), weights(path), tokenizer(path);
+    sys::path::append(config, "config.json");
+    sys::path::append(weights, "model.safetensors");
+    sys::path::append(tokenizer, "tokenizer.json");
+    auto text = MemoryBuffer::getFile(config, /*IsText=*/true);
+    if (!text)
+      return createStringError(
+          inconvertibleErrorCode(),
+          config + ": cannot read: " + text.getError().message());
+    in.configText = (*text)->getBuffer().str();
+    in.configName = std::string(config);
+    if (sys::fs::exists(tokenizer)) {
+      auto tok = MemoryBuffer::getFile(tokenizer, /*IsText=*/true);
+      if (!tok)
+        return createStringError(
+            inconvertibleErrorCode(),
+            tokenizer + ": cannot read: " + tok.getError().message());
+      in.tokenizerText = (*tok)->getBuffer().str();
+      in.tokenizerName = std::string(tokenizer);
+    }
+    in.weightsPath = std::string(weights);
+    return std::move(in);
+  }
+  if (!sys::fs::is_regular_file(path))
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": not a model directory (config.json, "
+                                    "model.safetensors) or a .bitt file");
+  if (Error e = openCheckpoint(in, path.str()))
+    return std::move(e);
+  if (in.checkpoint->version() == 0)
+    return createStringError(
+        inconvertibleErrorCode(),
+        path + ": a plain .safetensors file has no config; pass its model "
+               "directory (config.json + model.safetensors)");
+  Expected<json::Value> header = json::parse(in.checkpoint->headerJson());
+  json::Object *root = header ? header->getAsObject() : nullptr;
+  if (!root)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": the header is not a JSON object");
+  json::Object *config = root->getObject("config");
+  if (!config)
+    return createStringError(inconvertibleErrorCode(),
+                             path + ": header field 'config' is missing or "
+                                    "not an object");
+  in.configText = formatv("{0}", json::Value(json::Object(*config))).str();
+  in.configName = (path + ": header field 'config'").str();
+  if (const json::Value *tok = root->get("tokenizer");
+      tok && !tok->getAsNull()) {
+    in.tokenizerText = formatv("{0}", *tok).str();
+    in.tokenizerName = (path + ": header field 'tokenizer'").str();
+  }
+  // A v2 file holds its BitLinear weights packed: reuse codes and scale.
+  if (json::Object *bitttt = root->getObject("bitttt"))
+    if (json::Object *packed = bitttt->getObject("packed"))
+      for (auto &[name, value] : *packed) {
+        json::Object *e = value.getAsObject();
+        auto codes = e ? e->getString("codes") : std::nullopt;
+        auto scale = e ? e->getString("scale") : std::nullopt;
+        auto rows = e ? e->getInteger("rows") : std::nullopt;
+        auto cols = e ? e->getInteger("cols") : std::nullopt;
+        auto layout = e ? e->getString("layout") : std::nullopt;
+        if (!codes || !scale || !rows || !cols || layout != "i2_b128")
+          return createStringError(
+              inconvertibleErrorCode(),
+              path + ": header field 'bitttt.packed." + name.str() +
+                  "' is not {codes, scale, rows, cols, layout: i2_b128}");
+        in.packed[name.str()] = {codes->str(), scale->str(), *rows, *cols};
+      }
+  return std::move(in);
+}
+
+/// The tokenizer must load (the runtime's own reader checks it) and its ids
+/// must fit the model's vocabulary.
+Error checkTokenizer(const Input &in, const bitttt::ModelConfig &config) {
+  if (in.tokenizerText.empty())
+    return Error::success();
+  bitttt_tokenizer *tokenizer = nullptr;
+  if (bitttt_tokenizer_from_json(in.tokenizerText.data(),
+                                 in.tokenizerText.size(),
+                                 in.tokenizerName.c_str(), &tokenizer))
+    return createStringError(inconvertibleErrorCode(), bitttt_last_error());
+  size_t vocab = bitttt_tokenizer_vocab_size(tokenizer);
+  bitttt_tokenizer_free(tokenizer);
+  if (int64_t(vocab) > config.vocabSize)
+    return createStringError(
+        inconvertibleErrorCode(),
+        in.tokenizerName + ": has " + std::to_string(vocab) +
+            " tokens, more than the model's vocab_size " +
+            std::to_string(config.vocabSize) + " (" + in.configName + ")");
+  return Error::success();
 }
 
 Error runPipeline(mlir::ModuleOp module,
@@ -163,35 +280,33 @@ int main(int argc, char **argv) {
       cpuTargets.push_back(&t);
   if (kind == "llvm" && cpuTargets.size() != 1)
     return fail("--emit=llvm writes code for one target: pass --target=");
-  if (!sys::fs::is_directory(modelDir))
-    return fail(modelDir + ": not a model directory (expected a directory "
-                           "with config.json and model.safetensors)");
-
-  SmallString<256> configPath(modelDir);
-  sys::path::append(configPath, "config.json");
-  Expected<bitttt::ModelConfig> config = bitttt::loadModelConfig(configPath);
+  Expected<Input> input = loadInput(modelDir);
+  if (!input)
+    return fail(input.takeError());
+  Expected<bitttt::ModelConfig> config =
+      bitttt::parseModelConfig(input->configText, input->configName);
   if (!config)
     return fail(config.takeError());
   if (Error e = bitttt::checkPrefillChunk(*config, prefillChunk)) {
     consumeError(std::move(e));
     return fail("--prefill-chunk=" + Twine(prefillChunk) +
                 " is not a positive multiple of ttt.mini_batch (" +
-                Twine(config->miniBatch) + " in " + configPath + ")");
+                Twine(config->miniBatch) + " in " + input->configName + ")");
   }
-
-  SmallString<256> weightsPath(modelDir);
-  sys::path::append(weightsPath, "model.safetensors");
-  std::unique_ptr<bitttt::format::BittFile> checkpoint;
-  if (bitttt::format::Status s =
-          bitttt::format::BittFile::open(std::string(weightsPath), checkpoint);
-      !s)
-    return fail(s.message());
+  if (Error e = checkTokenizer(*input, *config))
+    return fail(std::move(e));
+  if (!input->checkpoint)
+    if (Error e = openCheckpoint(*input, input->weightsPath))
+      return fail(std::move(e));
+  const std::unique_ptr<bitttt::format::BittFile> &checkpoint =
+      input->checkpoint;
 
   mlir::DialectRegistry registry;
   bitttt::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   bitttt::ModelBuildOptions options;
   options.prefillChunk = prefillChunk;
+  options.packed = input->packed.empty() ? nullptr : &input->packed;
   auto module =
       bitttt::buildModelModule(context, *config, *checkpoint, options);
   if (!module)
@@ -241,8 +356,9 @@ int main(int argc, char **argv) {
         contents.artifacts[target->name] = std::move(*code);
     }
     if (kind == "bitt") {
-      contents.configJson = readOptionalFile(modelDir, "config.json");
-      contents.tokenizerJson = readOptionalFile(modelDir, "tokenizer.json");
+      contents.configJson = input->configText;
+      contents.tokenizerJson = input->tokenizerText;
+      contents.packed = options.packed;
       contents.config = &*config;
       contents.checkpoint = checkpoint.get();
       if (outputPath == "-")

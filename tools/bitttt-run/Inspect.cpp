@@ -5,10 +5,7 @@
 // not load the artifact (bitttt-run generate does, and validates fully).
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
-#include "Options.h"
-
-#include "bitttt.h"
+#include "Common.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,15 +15,6 @@ using nlohmann::json;
 
 namespace bitttt::run {
 namespace {
-
-Command makeCommand() {
-  return Command("inspect", "bitttt-run inspect MODEL.bitt",
-                 "Prints a summary of a .bitt (or .safetensors) file: the "
-                 "config, the\ncompiled functions with their symbols and "
-                 "token counts, the TTT state,\nthe artifacts by target, and "
-                 "the number and total size of the tensors.",
-                 {});
-}
 
 /// Owns the file handle.
 struct FileHandle {
@@ -91,36 +79,54 @@ void printArtifacts(const json &artifacts, bitttt_file *file) {
   }
 }
 
-} // namespace
-
-int inspectCommand(const std::vector<std::string> &args) {
-  Command cmd = makeCommand();
-  std::string error;
-  if (!cmd.parse(args, 2, error))
-    return reportError(error);
-  if (cmd.wantsHelp()) {
-    std::fputs(cmd.helpText().c_str(), stdout);
-    return 0;
+/// "tokenizer: BPE, 32000 vocab entries, 31743 merges, 1 added token
+/// (special: <|endoftext|>)": read from the header, so it shows even a
+/// tokenizer the runtime would refuse.
+void printTokenizer(const json &t) {
+  if (t.is_null()) {
+    std::printf("tokenizer: none\n");
+    return;
   }
-  if (cmd.positional().size() != 1)
-    return reportError("inspect: expected one MODEL.bitt, got " +
-                       std::to_string(cmd.positional().size()) +
-                       " (see --help)");
-  const std::string &path = cmd.positional()[0];
+  if (!t.is_object()) {
+    std::printf("tokenizer: malformed (%s)\n", t.type_name());
+    return;
+  }
+  json model = t.value("model", json::object());
+  std::string type =
+      model.is_object() ? text(model.value("type", json())) : "?";
+  size_t vocab = model.is_object() && model.value("vocab", json()).is_object()
+                     ? model["vocab"].size()
+                     : 0;
+  std::string specials;
+  json added = t.value("added_tokens", json::array());
+  size_t nAdded = added.is_array() ? added.size() : 0;
+  if (added.is_array())
+    for (const json &a : added)
+      if (a.is_object() && a.value("special", false))
+        specials +=
+            (specials.empty() ? "" : ", ") + text(a.value("content", json()));
+  size_t merges = model.is_object() && model.value("merges", json()).is_array()
+                      ? model["merges"].size()
+                      : 0;
+  std::printf("tokenizer: %s, %zu vocab entries, %zu merges, %zu added "
+              "token%s (special: %s)\n",
+              type.c_str(), vocab, merges, nAdded, nAdded == 1 ? "" : "s",
+              specials.empty() ? "none" : specials.c_str());
+}
+
+void inspect(const std::string &path) {
   FileHandle h;
-  if (bitttt_file_open(path.c_str(), &h.file))
-    return reportError(bitttt_last_error());
+  check(bitttt_file_open(path.c_str(), &h.file));
   json header = json::parse(bitttt_file_header_json(h.file), nullptr, false);
   if (header.is_discarded() || !header.is_object())
-    return reportError(path + ": the header is not a JSON object");
+    throw Error(path + ": the header is not a JSON object");
 
   static const char *const kinds[] = {"safetensors", ".bitt v1", ".bitt v2"};
   int version = bitttt_file_version(h.file);
   std::printf("file: %s (%s)\n", path.c_str(),
               version >= 0 && version <= 2 ? kinds[version] : "?");
   std::printf("config: %s\n", header.value("config", json()).dump().c_str());
-  json tokenizer = header.value("tokenizer", json());
-  std::printf("tokenizer: %s\n", tokenizer.is_null() ? "none" : "present");
+  printTokenizer(header.value("tokenizer", json()));
   json section = header.value("bitttt", json::object());
   if (!section.is_object())
     section = json::object();
@@ -152,7 +158,20 @@ int inspectCommand(const std::vector<std::string> &args) {
               static_cast<unsigned long long>(total));
   const char *cpu = bitttt_cpu_target();
   std::printf("this cpu: %s\n", cpu ? cpu : "unsupported (no AVX2+FMA)");
-  return 0;
+}
+
+} // namespace
+
+void addInspect(CLI::App &app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App *cmd = app.add_subcommand(
+      "inspect",
+      "Summarise a .bitt (or .safetensors) file without loading its code: "
+      "the config, the tokenizer, the compiled functions with their symbols "
+      "and token counts, the TTT state (init and valid range), the "
+      "artifacts by target, the number and total size of the tensors.");
+  cmd->add_option("MODEL", *path, "The file")->required();
+  cmd->callback([path] { inspect(*path); });
 }
 
 } // namespace bitttt::run

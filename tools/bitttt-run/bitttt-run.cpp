@@ -1,59 +1,62 @@
 //===- bitttt-run.cpp - run compiled bitttt models ------------------------===//
 //
 // A thin front end over the runtime's C API (bitttt.h), as llama-cli is over
-// llama.h. Subcommands: generate, inspect.
+// llama.h: generate, chat, eval, data, tokenizer, inspect.
 //
 //===----------------------------------------------------------------------===//
-#include "Commands.h"
+#include "Common.h"
 
 #include <cstdio>
-#include <exception>
-#include <string>
-#include <vector>
-
-namespace {
-
-const char *const kUsage =
-    "usage: bitttt-run COMMAND [OPTIONS]\n"
-    "\n"
-    "Runs models compiled by bitttt-compile (.bitt v2 files with artifacts).\n"
-    "\n"
-    "commands:\n"
-    "  generate MODEL.bitt --ids 1,2,3 [-n N] [--threads N] [--target T]\n"
-    "      Feed the prompt ids, then greedily generate N token ids, printing\n"
-    "      each as soon as it exists; speeds on stderr.\n"
-    "  inspect MODEL.bitt\n"
-    "      Summarise the file: config, compiled functions, state, artifacts,\n"
-    "      tensors.\n"
-    "\n"
-    "'bitttt-run COMMAND --help' explains each command's options.\n";
-
-} // namespace
-
-int bitttt::run::reportError(const std::string &message) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "bitttt-run: error: %s\n", message.c_str());
-  return 1;
-}
 
 int main(int argc, char **argv) {
   using namespace bitttt::run;
+  CLI::App app{"bitttt-run: run models compiled by bitttt-compile (.bitt v2 "
+               "files), prepare data, train tokenizers.\n"
+               "'bitttt-run COMMAND --help' explains each command.",
+               "bitttt-run"};
+  app.require_subcommand(1);
+  app.get_formatter()->column_width(34);
+  addGenerate(app);
+  addChat(app);
+  addEval(app);
+  addData(app);
+  addTokenizer(app);
+  addInspect(app);
+  // CLI11 would say "A subcommand is required" for a misspelt one too.
+  std::string commands;
+  bool known = argc > 1 && argv[1][0] == '-';
+  for (const CLI::App *sub : app.get_subcommands({})) {
+    commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    known = known || (argc > 1 && sub->get_name() == argv[1]);
+  }
+  if (!known) {
+    std::fprintf(stderr,
+                 argc > 1
+                     ? "bitttt-run: error: unknown command '%s' (commands: "
+                       "%s; see --help)\n"
+                     : "bitttt-run: error: no command given%s (commands: "
+                       "%s; see --help)\n",
+                 argc > 1 ? argv[1] : "", commands.c_str());
+    return 1;
+  }
   try {
-    std::vector<std::string> args(argv, argv + argc);
-    if (args.size() < 2)
-      return reportError("no command given\n" + std::string(kUsage));
-    const std::string &command = args[1];
-    if (command == "--help" || command == "-h" || command == "help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (command == "generate")
-      return generateCommand(args);
-    if (command == "inspect")
-      return inspectCommand(args);
-    return reportError("unknown command '" + command +
-                       "' (commands: generate, inspect; see --help)");
+    app.parse(argc, argv);
+    return 0;
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e);
+    std::fflush(stdout);
+    std::fprintf(stderr, "bitttt-run: error: %s (see --help)\n", e.what());
+    return 1;
+  } catch (const Error &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "bitttt-run: error: %s\n", e.what());
+    return 1;
   } catch (const std::exception &e) {
-    return reportError(std::string("internal error: ") + e.what());
+    std::fflush(stdout);
+    std::fprintf(stderr, "bitttt-run: error: internal error: %s\n", e.what());
+    return 1;
   }
 }

@@ -26,6 +26,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,19 @@ class MLIRContext;
 
 namespace bitttt {
 
+/// A weight a compiled .bitt already holds packed (an entry of its "packed"
+/// index): the latent tensor is absent, `codes` and `scale` stand for it.
+struct PackedSource {
+  std::string codes, scale;
+  int64_t rows = 0, cols = 0;
+};
+using PackedSources = std::map<std::string, PackedSource>;
+
 struct ModelBuildOptions {
   /// Tokens per @prefill call; a positive multiple of ttt.mini_batch.
   int64_t prefillChunk = 64;
+  /// Weights the checkpoint holds packed (recompiling a .bitt v2), or null.
+  const PackedSources *packed = nullptr;
 };
 
 /// A checkpoint tensor the model needs (all are F32).
@@ -61,9 +72,12 @@ llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &config);
 llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
 
 /// Checks the checkpoint against expectedWeights(config): every tensor is
-/// present with dtype F32 and the expected shape, and there is no other.
+/// present with dtype F32 and the expected shape (or, when `packed` lists
+/// it, as i2_b128 codes + scale of that shape), and there is no other
+/// (compiled artifacts excepted when recompiling a .bitt).
 llvm::Error checkCheckpoint(const ModelConfig &config,
-                            const format::BittFile &checkpoint);
+                            const format::BittFile &checkpoint,
+                            const PackedSources *packed = nullptr);
 
 /// Checks options and checkpoint, builds @prefill and @decode, and verifies
 /// the module. `context` must have the bitttt, func, arith and tensor

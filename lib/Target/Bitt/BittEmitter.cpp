@@ -73,6 +73,29 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
     return makeError(where + ": packed layout '" + b.packedLayout +
                      "' is not one the compiler writes (i2_b128)");
   const std::string &latent = b.packedWeight;
+  auto source =
+      c.packed ? c.packed->find(latent) : PackedSources::const_iterator();
+  if (!c.checkpoint->find(latent) && c.packed && source != c.packed->end()) {
+    // Already packed (a .bitt recompiled): copy the part as it is.
+    const PackedSource &src = source->second;
+    const format::TensorInfo *t =
+        c.checkpoint->find(b.packedPart == "codes" ? src.codes : src.scale);
+    if (!t || t->dtype != b.dtype || t->shape != b.shape)
+      return makeError(where + ": the " + b.packedPart + " of '" + latent +
+                       "' in " + c.checkpoint->path() +
+                       " do not match what the code takes (" + b.dtype + " " +
+                       format::shapeText(b.shape) + ")");
+    tensors.push_back({b.name, t->dtype, t->shape, t->data, t->nbytes});
+    added[b.name] = true;
+    llvm::json::Object *entry = packedIndex.getObject(latent);
+    if (!entry) {
+      packedIndex[latent] = llvm::json::Object{
+          {"rows", src.rows}, {"cols", src.cols}, {"layout", "i2_b128"}};
+      entry = packedIndex.getObject(latent);
+    }
+    (*entry)[b.packedPart] = b.name;
+    return Error::success();
+  }
   if (!packed.count(latent)) {
     const format::TensorInfo *w = c.checkpoint->find(latent);
     if (!w || w->dtype != "F32" || w->shape.size() != 2)

@@ -3,6 +3,7 @@
 #define BITTTT_TARGET_BITT_BITTEMITTER_H
 
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Frontend/ModelBuilder.h"
 #include "bitttt/Frontend/ModelConfig.h"
 #include "bitttt/Target/CPU/EntryAbi.h"
 
@@ -19,6 +20,9 @@ struct BittContents {
   std::string tokenizerJson; ///< tokenizer.json, or empty
   const ModelConfig *config = nullptr;
   const format::BittFile *checkpoint = nullptr;
+  /// Weights the checkpoint already holds packed (recompiling a .bitt v2):
+  /// their codes and scale are copied, not repacked.
+  const PackedSources *packed = nullptr;
   /// The entry ABI every artifact was compiled for (all targets agree):
   /// the header's functions are written from it, and its `bitttt.packed`
   /// buffers say which checkpoint weights to pack.

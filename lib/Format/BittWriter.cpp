@@ -262,4 +262,13 @@ Status writeBittV2(const std::string &path, const std::string &headerJson,
   }
 }
 
+Status writeFileAtomically(const std::string &path, std::string_view bytes) {
+  AtomicFile file(path);
+  if (Status s = file.open(); !s)
+    return s;
+  if (Status s = file.write(bytes.data(), bytes.size()); !s)
+    return s;
+  return file.commit();
+}
+
 } // namespace bitttt::format

@@ -42,47 +42,6 @@ Status readFile(const std::string &path, std::string &out) {
   return Status::ok();
 }
 
-/// Writes `text` to a temporary next to `path`, syncs it and renames it
-/// over `path`; on failure nothing is left behind.
-Status writeAtomically(const std::string &path, const std::string &text) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return Status::error(ErrorCode::IO, path + ": cannot create " + tmp + ": " +
-                                            std::strerror(errno));
-  auto failed = [&](const char *what) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status::error(ErrorCode::IO, path + ": cannot " + std::string(what) +
-                                            " " + tmp + ": " +
-                                            std::strerror(e));
-  };
-  for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return failed("write");
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0)
-    return failed("sync");
-  if (::close(fd) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Status::error(ErrorCode::IO, path + ": cannot close " + tmp + ": " +
-                                            std::strerror(e));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Status::error(ErrorCode::IO, path + ": cannot rename " + tmp + ": " +
-                                            std::strerror(e));
-  }
-  return Status::ok();
-}
-
 /// Whether bytes after `lead` (n of them, all continuation bytes) can still
 /// become a valid character.
 bool validPrefix(const uint8_t *p, size_t n) {
@@ -157,7 +116,8 @@ bitttt_status bitttt_tokenizer_save(const bitttt_tokenizer *tokenizer,
   if (!path)
     return nullArgument(function, "path");
   return guarded(function, [&] {
-    return report(writeAtomically(path, tokenizerJson(*tokenizer)));
+    return report(
+        bitttt::format::writeFileAtomically(path, tokenizerJson(*tokenizer)));
   });
 }
 

@@ -1,6 +1,8 @@
 //===- Common.cpp - what bitttt-run's subcommands share -------------------===//
 #include "Common.h"
 
+#include "bitttt/Format/BittFile.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -238,27 +240,8 @@ std::string readFile(const std::string &path) {
 }
 
 void writeFileAtomic(const std::string &path, const std::string &data) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw Error(path + ": cannot create " + tmp);
-  const char *p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(path + ": cannot write (disk full?)");
-    }
-    p += n;
-    left -= size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 ||
-      ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot write");
-  }
+  if (format::Status s = format::writeFileAtomically(path, data); !s)
+    throw Error(s.message());
 }
 
 } // namespace bitttt::run

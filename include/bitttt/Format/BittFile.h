@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bitttt::format {
@@ -143,6 +144,10 @@ struct TensorData {
 Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::vector<TensorData> &tensors,
                    const std::map<std::string, std::string> &metadata = {});
+
+/// Writes `bytes` to `path` the same way (temporary, fsync, rename; no
+/// file left on failure): tokenizer.json, token files, metadata.
+Status writeFileAtomically(const std::string &path, std::string_view bytes);
 
 /// Rewrites any readable container (`.safetensors`, v1, v2) as v2 at `dst`
 /// (which may equal `src`), keeping the header, metadata and every tensor.

@@ -117,21 +117,35 @@ void bitttt_sampler::distribution(const float *logits, size_t vocab,
   for (double &v : z)
     v /= double(params.temperature);
   // Candidates sorted by logit, descending (index order on ties).
+  auto before = [&](size_t a, size_t b) {
+    return z[a] > z[b] || (z[a] == z[b] && a < b);
+  };
   std::vector<size_t> order(vocab);
   std::iota(order.begin(), order.end(), size_t(0));
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return z[a] > z[b] || (z[a] == z[b] && a < b);
-  });
+  size_t k = params.top_k > 0 ? size_t(params.top_k) : vocab;
+  if (k < vocab) {
+    // Top-k without sorting the whole vocabulary (this runs every token):
+    // the k-th largest logit, then only the candidates at or above it.
+    std::nth_element(order.begin(), order.begin() + long(k - 1), order.end(),
+                     before);
+    double kth = z[order[k - 1]];
+    if (kth > -INFINITY) {
+      order.erase(std::remove_if(order.begin(), order.end(),
+                                 [&](size_t i) { return z[i] < kth; }),
+                  order.end());
+    }
+  }
+  std::sort(order.begin(), order.end(), before);
   if (z[order[0]] == -INFINITY)
     return; // no candidate: all zeros
-  size_t keep = vocab;
+  size_t keep = order.size();
   while (keep > 1 && z[order[keep - 1]] == -INFINITY)
     --keep;
-  if (params.top_k > 0 && size_t(params.top_k) < keep) {
-    double kth = z[order[size_t(params.top_k) - 1]];
-    keep = size_t(params.top_k);
-    while (keep < vocab && z[order[keep]] == kth) // ties at the k-th stay
-      ++keep;
+  if (k < keep) {
+    double kth = z[order[k - 1]];
+    keep = k;
+    while (keep < order.size() && z[order[keep]] == kth) // ties at the k-th
+      ++keep;                                            // stay
   }
   auto softmax = [&](size_t n, std::vector<double> &p) {
     p.assign(n, 0.0);

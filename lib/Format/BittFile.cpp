@@ -237,4 +237,29 @@ Status copyAsBittV2(const std::string &src, const std::string &dst) {
   }
 }
 
+Status readFile(const std::string &path, std::string &out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::error(ErrorCode::IO,
+                         path + ": cannot open: " + std::strerror(errno));
+  out.clear();
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::error(ErrorCode::IO,
+                           path + ": cannot read: " + std::strerror(e));
+    }
+    if (n == 0)
+      break;
+    out.append(buffer, size_t(n));
+  }
+  ::close(fd);
+  return Status::ok();
+}
+
 } // namespace bitttt::format

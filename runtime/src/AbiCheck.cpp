@@ -225,18 +225,14 @@ Status checkStateInits(const std::string &file, const ModelSpec &spec) {
                            file + ": state " + quote(state.name) +
                                " has a range but is " + state.dtype +
                                " (ranges are for I64 states)");
-    const unsigned char *p =
-        static_cast<const unsigned char *>(state.init->data);
-    for (uint64_t i = 0; i < state.nbytes / 8; ++i) {
-      int64_t v;
-      std::memcpy(&v, p + 8 * i, 8);
-      if (v < state.range->first || v >= state.range->second)
-        return Status::error(
-            ErrorCode::Format,
-            file + ": state " + quote(state.name) + " starts from tensor " +
-                quote(state.init->name) + " whose value " + std::to_string(v) +
-                " is outside the state's range " + rangeText(state.range));
-    }
+    size_t i;
+    int64_t v;
+    if (outOfRange(state, state.init->data, i, v))
+      return Status::error(
+          ErrorCode::Format,
+          file + ": state " + quote(state.name) + " starts from tensor " +
+              quote(state.init->name) + " whose value " + std::to_string(v) +
+              " is outside the state's range " + rangeText(state.range));
   }
   return Status::ok();
 }

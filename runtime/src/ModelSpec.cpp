@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -413,6 +414,20 @@ Status SpecParser::parseArtifacts(const json &artifacts) {
 Status parseModelSpec(const BittFile &file, ModelSpec &out) {
   out = ModelSpec();
   return SpecParser(file, out).parse();
+}
+
+bool outOfRange(const StateSpec &state, const void *data, size_t &index,
+                int64_t &value) {
+  if (!state.range)
+    return false;
+  for (index = 0; index < state.nbytes / sizeof(int64_t); ++index) {
+    std::memcpy(&value,
+                static_cast<const char *>(data) + index * sizeof(int64_t),
+                sizeof(int64_t));
+    if (value < state.range->first || value >= state.range->second)
+      return true;
+  }
+  return false;
 }
 
 } // namespace bitttt::rt

@@ -92,6 +92,12 @@ struct ModelSpec {
 /// Messages name the file and the header field or tensor at fault.
 format::Status parseModelSpec(const format::BittFile &file, ModelSpec &out);
 
+/// Whether an I64 state's value has an element outside state.range
+/// (`data`: its bytes; false when it has no range). If so, the element's
+/// index and value.
+bool outOfRange(const StateSpec &state, const void *data, size_t &index,
+                int64_t &value);
+
 using format::shapeText;
 
 } // namespace bitttt::rt

@@ -131,6 +131,24 @@ bitttt_status findState(const bitttt_session &s, const char *function,
 
 namespace {
 
+/// Feeds n checked ids: whole chunks through prefill (when the model has
+/// it), the rest through decode one at a time. After each call,
+/// rows(logits, first, count): the logits rows of ids[first, first+count).
+template <typename Rows>
+void feed(bitttt_session &s, const int32_t *ids, size_t n, Rows &&rows) {
+  size_t done = 0;
+  if (Call &p = s.prefill; p.fn)
+    for (size_t chunk = size_t(p.fn->tokens); n - done >= chunk;
+         done += chunk) {
+      run(s, p, ids + done);
+      rows(static_cast<const float *>(p.logits.data()), done, chunk);
+    }
+  for (; done < n; ++done) {
+    run(s, s.decode, ids + done);
+    rows(s.last, done, size_t(1));
+  }
+}
+
 /// state_get (`out`: state → data) and state_set (data → state) share their
 /// checks; the session is only written when `out` is false.
 bitttt_status copyState(bitttt_session *session, const char *function,
@@ -151,25 +169,20 @@ bitttt_status copyState(bitttt_session *session, const char *function,
     if (size > 0 && !data)
       return nullArgument(function, "data");
     const StateSpec &spec = session->model->spec.states[i];
-    if (!out && spec.range) {
-      // The range comes from the artifact's ABI description; a value
-      // outside it would never commit the mini-batch (or divide by zero).
-      for (size_t k = 0; k < size / sizeof(int64_t); ++k) {
-        int64_t v;
-        std::memcpy(&v, static_cast<const char *>(data) + k * sizeof(v),
-                    sizeof(v));
-        if (v < spec.range->first || v >= spec.range->second)
-          return fail(BITTTT_ERR_INVALID_ARGUMENT,
-                      std::string(function) + ": state " + quote(name) +
-                          (size > sizeof(v) ? " element " + std::to_string(k)
-                                            : std::string()) +
-                          " value " + std::to_string(v) +
-                          " is outside its valid range [" +
-                          std::to_string(spec.range->first) + ", " +
-                          std::to_string(spec.range->second) +
-                          ") (from the artifact's ABI); nothing was set");
-      }
-    }
+    // The range comes from the artifact's ABI description; a value outside
+    // it would never commit the mini-batch (or divide by zero).
+    size_t k;
+    int64_t v;
+    if (!out && outOfRange(spec, data, k, v))
+      return fail(BITTTT_ERR_INVALID_ARGUMENT,
+                  std::string(function) + ": state " + quote(name) +
+                      (size > sizeof(v) ? " element " + std::to_string(k)
+                                        : std::string()) +
+                      " value " + std::to_string(v) +
+                      " is outside its valid range [" +
+                      std::to_string(spec.range->first) + ", " +
+                      std::to_string(spec.range->second) +
+                      ") (from the artifact's ABI); nothing was set");
     void *state = session->state[i].data();
     if (out)
       fill(*session->model->pool, data, state, size);
@@ -228,13 +241,7 @@ bitttt_status bitttt_session_prefill(bitttt_session *session,
   return guarded(function, [&] {
     if (bitttt_status st = checkIds(*session, function, ids, n))
       return st;
-    size_t done = 0;
-    if (Call &p = session->prefill; p.fn)
-      for (size_t chunk = size_t(p.fn->tokens); n - done >= chunk;
-           done += chunk)
-        run(*session, p, ids + done);
-    for (; done < n; ++done)
-      run(*session, session->decode, ids + done);
+    feed(*session, ids, n, [](const float *, size_t, size_t) {});
     return BITTTT_OK;
   });
 }
@@ -372,19 +379,11 @@ extern "C" bitttt_status bitttt_session_nll(bitttt_session *session,
     };
     if (session->last)
       predict(session->last, 0);
-    size_t done = 0;
-    if (Call &p = session->prefill; p.fn)
-      for (size_t chunk = size_t(p.fn->tokens); n - done >= chunk;
-           done += chunk) {
-        run(*session, p, ids + done);
-        const float *rows = static_cast<const float *>(p.logits.data());
-        for (size_t r = 0; r < chunk; ++r)
-          predict(rows + r * vocab, done + r + 1);
-      }
-    for (; done < n; ++done) {
-      run(*session, session->decode, ids + done);
-      predict(session->last, done + 1);
-    }
+    // Row r of a call over ids[first..] predicts ids[first + r + 1].
+    feed(*session, ids, n, [&](const float *rows, size_t first, size_t count) {
+      for (size_t r = 0; r < count; ++r)
+        predict(rows + r * vocab, first + r + 1);
+    });
     *nll += sum;
     *count += terms;
     return BITTTT_OK;

@@ -147,16 +147,13 @@ bitttt_status readSessionFile(const bitttt_session &s, const char *function,
       return bad("state " + quote(state.name) + " is " + t->dtype + " " +
                  shapeText(t->shape) + ", the model's is " + state.dtype + " " +
                  shapeText(state.shape));
-    if (state.range)
-      for (uint64_t k = 0; k < t->nbytes / 8; ++k) {
-        int64_t v;
-        std::memcpy(&v, static_cast<const char *>(t->data) + 8 * k, 8);
-        if (v < state.range->first || v >= state.range->second)
-          return bad("state " + quote(state.name) + " value " +
-                     std::to_string(v) + " is outside its range [" +
-                     std::to_string(state.range->first) + ", " +
-                     std::to_string(state.range->second) + ")");
-      }
+    size_t k;
+    int64_t v;
+    if (outOfRange(state, t->data, k, v))
+      return bad("state " + quote(state.name) + " value " + std::to_string(v) +
+                 " is outside its range [" +
+                 std::to_string(state.range->first) + ", " +
+                 std::to_string(state.range->second) + ")");
     out.states.push_back(t);
   }
   if ((out.logits = out.file->find(kLogits))) {

@@ -5,42 +5,14 @@
 #include "Regex.h"
 #include "Tokenizer.h"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 using bitttt::format::ErrorCode;
 using bitttt::format::Status;
 using namespace bitttt::rt;
 
 namespace {
-
-Status readFile(const std::string &path, std::string &out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::error(ErrorCode::IO,
-                         path + ": cannot open: " + std::strerror(errno));
-  out.clear();
-  char buffer[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::error(ErrorCode::IO,
-                           path + ": cannot read: " + std::strerror(e));
-    }
-    if (n == 0)
-      break;
-    out.append(buffer, size_t(n));
-  }
-  ::close(fd);
-  return Status::ok();
-}
 
 /// Whether bytes after `lead` (n of them, all continuation bytes) can still
 /// become a valid character.
@@ -75,7 +47,7 @@ bitttt_status bitttt_tokenizer_load(const char *path, bitttt_tokenizer **out) {
     return nullArgument(function, "path");
   return guarded(function, [&] {
     std::string text;
-    if (Status s = readFile(path, text); !s)
+    if (Status s = bitttt::format::readFile(path, text); !s)
       return report(s);
     std::unique_ptr<bitttt_tokenizer> t;
     if (Status s = parseTokenizer(text, path, t); !s)

@@ -3,11 +3,11 @@
 
 #include "bitttt/Format/BittFile.h"
 
+#include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
+#include <cstring>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace bitttt::run {
@@ -124,6 +124,24 @@ std::vector<int32_t> encode(const bitttt_tokenizer *tokenizer,
   return ids;
 }
 
+std::vector<int32_t> parseIds(const std::string &list,
+                              const std::string &what) {
+  std::vector<int32_t> ids;
+  for (size_t start = 0; start < list.size();) {
+    size_t end = std::min(list.find_first_of(", ", start), list.size());
+    std::string item = list.substr(start, end - start);
+    if (!item.empty()) {
+      char *rest = nullptr;
+      long long v = std::strtoll(item.c_str(), &rest, 10);
+      if (*rest || v < 0 || v > INT32_MAX)
+        throw Error(what + ": '" + item + "' is not a token id");
+      ids.push_back(int32_t(v));
+    }
+    start = end + 1;
+  }
+  return ids;
+}
+
 void checkText(const std::string &text, const std::string &what) {
   if (text.empty())
     throw Error(what + " is empty");
@@ -228,15 +246,62 @@ Progress::~Progress() {
     std::fprintf(stderr, "\n");
 }
 
+namespace {
+bool endsWith(const std::string &s, const char *suffix) {
+  size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+bool isWide(const std::string &path) {
+  return endsWith(path, ".u32") || endsWith(path, ".u32.bin");
+}
+} // namespace
+
+bool isTokenFile(const std::string &path) {
+  return endsWith(path, ".bin") || isWide(path);
+}
+
+const char *tokenFileSuffix(bool wide) { return wide ? ".u32.bin" : ".bin"; }
+
+std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab) {
+  bool wide = isWide(path);
+  std::string bytes = readFile(path);
+  size_t width = wide ? 4 : 2;
+  if (bytes.size() % width)
+    throw Error(path + ": " + std::to_string(bytes.size()) +
+                " bytes is not a whole number of " + (wide ? "u32" : "u16") +
+                " tokens");
+  std::vector<int32_t> ids(bytes.size() / width);
+  const auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
+  for (size_t i = 0; i < ids.size(); ++i, p += width) {
+    uint32_t v = uint32_t(p[0]) | uint32_t(p[1]) << 8;
+    if (wide)
+      v |= uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    if (v >= vocab)
+      throw Error(path + ": token " + std::to_string(v) + " at position " +
+                  std::to_string(i) + " is outside the vocabulary [0, " +
+                  std::to_string(vocab) + ")");
+    ids[i] = int32_t(v);
+  }
+  return ids;
+}
+
+void writeTokenFile(const std::string &path, const std::vector<int32_t> &ids,
+                    bool wide) {
+  std::string bytes;
+  bytes.reserve(ids.size() * (wide ? 4 : 2));
+  for (int32_t id : ids) {
+    uint32_t v = uint32_t(id);
+    for (int b = 0; b < (wide ? 4 : 2); ++b)
+      bytes.push_back(char((v >> (8 * b)) & 0xff));
+  }
+  writeFileAtomic(path, bytes);
+}
+
 std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path + ": cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad())
-    throw Error(path + ": cannot read");
-  return s.str();
+  std::string text;
+  if (format::Status s = format::readFile(path, text); !s)
+    throw Error(s.message());
+  return text;
 }
 
 void writeFileAtomic(const std::string &path, const std::string &data) {

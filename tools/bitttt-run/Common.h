@@ -60,6 +60,15 @@ struct SamplerHandle {
   SamplerHandle &operator=(const SamplerHandle &) = delete;
 };
 
+/// Owns a tokenizer loaded on its own (data prepare, tokenizer commands).
+struct TokenizerHandle {
+  bitttt_tokenizer *tokenizer = nullptr;
+  TokenizerHandle() = default;
+  ~TokenizerHandle() { bitttt_tokenizer_free(tokenizer); }
+  TokenizerHandle(const TokenizerHandle &) = delete;
+  TokenizerHandle &operator=(const TokenizerHandle &) = delete;
+};
+
 /// The model options every model-running command takes.
 struct ModelOptions {
   std::string path;
@@ -84,6 +93,10 @@ struct SamplingOptions {
 /// failure).
 std::vector<int32_t> encode(const bitttt_tokenizer *tokenizer,
                             const std::string &text, bool addSpecial);
+
+/// Token ids separated by commas and/or spaces ("1,2,3", "1 2 3"); Error
+/// "<what>: 'x' is not a token id" for anything else.
+std::vector<int32_t> parseIds(const std::string &list, const std::string &what);
 
 /// Error "<what> is empty" / "<what> is not UTF-8 text: byte 0xFF at
 /// offset N ..." unless `text` is non-empty valid UTF-8.
@@ -114,6 +127,18 @@ private:
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_, lastDraw_;
 };
+
+// Token files (DESIGN.md §2): `.bin` u16 little endian, `.u32` or
+// `.u32.bin` u32 little endian.
+/// Whether `path` names a token file (rather than text).
+bool isTokenFile(const std::string &path);
+/// ".u32.bin" for u32 ids, ".bin" for u16.
+const char *tokenFileSuffix(bool wide);
+/// The ids of a token file, each checked against [0, vocab).
+std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab);
+/// Writes ids as u16 (or u32 when `wide`), atomically.
+void writeTokenFile(const std::string &path, const std::vector<int32_t> &ids,
+                    bool wide);
 
 /// Reads a whole file (Error naming it on failure).
 std::string readFile(const std::string &path);

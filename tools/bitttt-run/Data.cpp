@@ -26,11 +26,6 @@ struct DataOptions {
   std::vector<std::string> inputs;
 };
 
-struct TokenizerHandle {
-  bitttt_tokenizer *tokenizer = nullptr;
-  ~TokenizerHandle() { bitttt_tokenizer_free(tokenizer); }
-};
-
 bool isJsonl(const std::string &path) {
   return path.size() > 6 && (path.compare(path.size() - 6, 6, ".jsonl") == 0);
 }
@@ -69,22 +64,6 @@ std::vector<std::string> readDocuments(const DataOptions &o) {
     }
   }
   return docs;
-}
-
-void writeTokens(const std::string &path, const std::vector<int32_t> &ids,
-                 bool wide) {
-  std::string bytes;
-  bytes.reserve(ids.size() * (wide ? 4 : 2));
-  for (int32_t id : ids) {
-    uint32_t v = uint32_t(id);
-    bytes.push_back(char(v & 0xff));
-    bytes.push_back(char((v >> 8) & 0xff));
-    if (wide) {
-      bytes.push_back(char((v >> 16) & 0xff));
-      bytes.push_back(char((v >> 24) & 0xff));
-    }
-  }
-  writeFileAtomic(path, bytes);
 }
 
 void run(const DataOptions &o) {
@@ -140,9 +119,9 @@ void run(const DataOptions &o) {
   std::vector<int32_t> trainIds = tokenize(train, cut),
                        valIds = tokenize(val, false);
   ::mkdir(o.out.c_str(), 0755);
-  const char *ext = wide ? ".u32.bin" : ".bin";
-  writeTokens(o.out + "/train" + ext, trainIds, wide);
-  writeTokens(o.out + "/val" + ext, valIds, wide);
+  const char *ext = tokenFileSuffix(wide);
+  writeTokenFile(o.out + "/train" + ext, trainIds, wide);
+  writeTokenFile(o.out + "/val" + ext, valIds, wide);
   nlohmann::json meta = {{"tokenizer", o.tokenizer},
                          {"vocab_size", vocab},
                          {"dtype", wide ? "u32" : "u16"},

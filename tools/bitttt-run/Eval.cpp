@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 namespace bitttt::run {
@@ -18,44 +17,13 @@ struct EvalOptions {
   bool json = false;
 };
 
-bool endsWith(const std::string &s, const char *suffix) {
-  size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-/// A token file (DESIGN.md §2): `.bin` u16 little endian, `.u32`/`.u32.bin`
-/// u32; every id checked against the vocabulary.
-std::vector<int32_t> readTokens(const std::string &path, size_t vocab) {
-  bool wide = endsWith(path, ".u32") || endsWith(path, ".u32.bin");
-  std::string bytes = readFile(path);
-  size_t width = wide ? 4 : 2;
-  if (bytes.size() % width)
-    throw Error(path + ": " + std::to_string(bytes.size()) +
-                " bytes is not a whole number of " + (wide ? "u32" : "u16") +
-                " tokens");
-  std::vector<int32_t> ids(bytes.size() / width);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const auto *p =
-        reinterpret_cast<const unsigned char *>(bytes.data()) + i * width;
-    uint32_t v = wide ? uint32_t(p[0]) | uint32_t(p[1]) << 8 |
-                            uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24
-                      : uint32_t(p[0]) | uint32_t(p[1]) << 8;
-    if (v >= vocab)
-      throw Error(path + ": token " + std::to_string(v) + " at position " +
-                  std::to_string(i) + " is outside the vocabulary [0, " +
-                  std::to_string(vocab) + ")");
-    ids[i] = int32_t(v);
-  }
-  return ids;
-}
-
 void run(const EvalOptions &o) {
   ModelHandle m(o.model.path, o.model.threads, o.model.target);
   size_t vocab = bitttt_model_vocab_size(m.model);
-  bool tokenFile = endsWith(o.file, ".bin") || endsWith(o.file, ".u32");
   std::vector<int32_t> ids =
-      tokenFile ? readTokens(o.file, vocab)
-                : encode(m.tokenizer(o.model.path), readFile(o.file), false);
+      isTokenFile(o.file)
+          ? readTokenFile(o.file, vocab)
+          : encode(m.tokenizer(o.model.path), readFile(o.file), false);
   if (o.maxTokens > 0 && ids.size() > size_t(o.maxTokens))
     ids.resize(size_t(o.maxTokens));
   if (ids.size() < 2)

@@ -23,25 +23,6 @@ std::string speed(size_t tokens, double secs) {
   return buf;
 }
 
-std::vector<int32_t> parseIds(const std::string &list) {
-  std::vector<int32_t> ids;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t end = list.find(',', start);
-    std::string item = list.substr(
-        start, end == std::string::npos ? std::string::npos : end - start);
-    char *rest = nullptr;
-    long long v = item.empty() ? -1 : std::strtoll(item.c_str(), &rest, 10);
-    if (item.empty() || *rest || v < 0 || v > INT32_MAX)
-      throw Error("--ids: '" + item + "' is not a token id");
-    ids.push_back(int32_t(v));
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
-  return ids;
-}
-
 void run(const GenerateOptions &o) {
   if (!o.promptGiven && o.promptFile.empty() && o.ids.empty())
     throw Error("generate: give a prompt (-p TEXT or -f FILE) or --ids");
@@ -56,7 +37,9 @@ void run(const GenerateOptions &o) {
                                          : o.promptFile + ": the prompt");
     prompt = encode(tokenizer, text, /*addSpecial=*/true);
   } else {
-    prompt = parseIds(o.ids);
+    prompt = parseIds(o.ids, "--ids");
+    if (prompt.empty())
+      throw Error("--ids: no token ids given");
   }
   SessionHandle s(m.model);
   SamplerHandle sampler(o.sampling.resolved());

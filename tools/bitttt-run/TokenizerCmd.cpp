@@ -7,11 +7,6 @@
 namespace bitttt::run {
 namespace {
 
-struct TokenizerHandle {
-  bitttt_tokenizer *tokenizer = nullptr;
-  ~TokenizerHandle() { bitttt_tokenizer_free(tokenizer); }
-};
-
 struct TrainOptions {
   std::vector<std::string> files, special;
   std::string out;
@@ -57,23 +52,7 @@ void encodeCmd(const CodeOptions &o) {
 void decodeCmd(const CodeOptions &o) {
   TokenizerHandle t;
   check(bitttt_tokenizer_load(o.tokenizer.c_str(), &t.tokenizer));
-  std::vector<int32_t> ids;
-  size_t start = 0;
-  while (start < o.ids.size()) {
-    size_t end = o.ids.find_first_of(", ", start);
-    std::string item = o.ids.substr(
-        start, end == std::string::npos ? std::string::npos : end - start);
-    if (!item.empty()) {
-      char *rest = nullptr;
-      long long v = std::strtoll(item.c_str(), &rest, 10);
-      if (*rest || v < 0 || v > INT32_MAX)
-        throw Error("decode: '" + item + "' is not a token id");
-      ids.push_back(int32_t(v));
-    }
-    if (end == std::string::npos)
-      break;
-    start = end + 1;
-  }
+  std::vector<int32_t> ids = parseIds(o.ids, "decode");
   std::string out(ids.size() * 16 + 16, '\0');
   size_t n = 0;
   if (bitttt_tokenizer_decode(t.tokenizer, ids.data(), ids.size(), 0,

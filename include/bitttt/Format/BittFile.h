@@ -145,6 +145,10 @@ Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::vector<TensorData> &tensors,
                    const std::map<std::string, std::string> &metadata = {});
 
+/// Reads a whole file (tokenizer.json, a prompt); errors name the file and
+/// the system's reason.
+Status readFile(const std::string &path, std::string &out);
+
 /// Writes `bytes` to `path` the same way (temporary, fsync, rename; no
 /// file left on failure): tokenizer.json, token files, metadata.
 Status writeFileAtomically(const std::string &path, std::string_view bytes);

@@ -87,6 +87,59 @@ def cmd_logits(a) -> int:
     return 0
 
 
+def cmd_train(a) -> int:
+    import json
+    import time
+    from .model import CONFIG_FILE
+    from .train import RefTrainer, TrainConfig, read_tokens
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.init_seed is not None:
+        model = BitTTTModel(Config.load(os.path.join(a.model_dir, CONFIG_FILE)),
+                            torch.float32).init_random(a.init_seed)
+    else:
+        model = BitTTTModel.from_pretrained(a.model_dir, torch.float32)
+    V = model.config.vocab_size
+    files = [("--train", a.train)] + ([("--val", a.val)] if a.val else [])
+    toks = {}
+    for opt, path in files:
+        toks[opt] = read_tokens(path)
+        hi = int(toks[opt].max())
+        if hi >= V:
+            raise ValueError(f"{path}: token id {hi} out of range [0, {V}) of the model")
+    cfg = TrainConfig(batch=a.batch, context=a.context, steps=a.steps, lr=a.lr,
+                      warmup=a.warmup, min_lr=a.min_lr, accum=a.accum,
+                      max_grad_norm=a.max_grad_norm, weight_decay=a.weight_decay,
+                      seed=a.seed, eval_windows=a.eval_windows)
+    tr = RefTrainer(model, cfg)
+    if a.val:   # fail on a too-short validation file before training, not after
+        from .train import val_windows
+        val_windows(toks["--val"], cfg.batch, cfg.context, cfg.eval_windows, a.val)
+    fh = open(a.metrics, "w", encoding="utf-8") if a.metrics else None
+    try:
+        for _ in range(cfg.steps):
+            t0 = time.perf_counter()
+            r = tr.step(toks["--train"])
+            dt = time.perf_counter() - t0
+            line = json.dumps({"step": tr.t, "loss": r["loss"], "grad_norm": r["grad_norm"],
+                               "lr": r["lr"],
+                               "tokens_per_s": cfg.batch * cfg.accum * cfg.context / dt})
+            if fh:
+                fh.write(line + "\n")
+                fh.flush()
+            else:
+                print(line)
+    finally:
+        if fh:
+            fh.close()
+    if a.val:
+        loss, ppl = tr.evaluate(toks["--val"], a.val)
+        print(json.dumps({"step": tr.t, "val_loss": loss, "val_ppl": ppl}))
+    if a.out:
+        model.save_pretrained(a.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bitttt_ref",
                                 description="bitttt PyTorch reference model tools")
@@ -106,6 +159,26 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--out", help="save logits [T, V] to this .npy file instead of printing")
     lg.add_argument("--state-out", help="save the final TTT state as safetensors")
     lg.set_defaults(fn=cmd_logits)
+    tr = sub.add_parser("train", help="train with the reference trainer (docs/training.md)")
+    tr.add_argument("--model-dir", required=True, help="model directory (config.json [+ weights])")
+    tr.add_argument("--train", required=True, help="training token file (.bin u16, .u32 u32)")
+    tr.add_argument("--val", help="validation token file, evaluated after the last step")
+    tr.add_argument("--steps", type=int, required=True)
+    tr.add_argument("--batch", type=int, required=True)
+    tr.add_argument("--context", type=int, required=True)
+    tr.add_argument("--lr", type=float, required=True, help="peak learning rate")
+    tr.add_argument("--warmup", type=int, default=0)
+    tr.add_argument("--min-lr", type=float, default=0.0)
+    tr.add_argument("--accum", type=int, default=1, help="micro-batches per step")
+    tr.add_argument("--max-grad-norm", type=float, default=1.0)
+    tr.add_argument("--weight-decay", type=float, default=0.1)
+    tr.add_argument("--seed", type=int, default=0, help="data RNG seed (u64)")
+    tr.add_argument("--init-seed", type=int, help="random init with this seed instead of loading")
+    tr.add_argument("--eval-windows", type=int, help="at most this many validation windows")
+    tr.add_argument("--metrics", help="JSON-lines file, one line per step (default: stdout)")
+    tr.add_argument("--out", help="save the trained model directory here")
+    tr.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    tr.set_defaults(fn=cmd_train)
     return p
 
 

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   cmake ninja-build clang-22 lld-22
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   nlohmann-json3-dev libgtest-dev libopenblas-dev
-  libpcre2-dev libcli11-dev libxxhash-dev pkg-config
+  libpcre2-dev libcli11-dev libxxhash-dev pkg-config gnuplot-nox
   python3-venv python3-setuptools python3-torch python3-numpy
 )
 

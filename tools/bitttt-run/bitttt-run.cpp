@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Common.h"
+#include "Metrics.h"
 
 #include <cstdio>
 
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
   addData(app);
   addTokenizer(app);
   addInspect(app);
+  addPlot(app);
   // CLI11 would say "A subcommand is required" for a misspelt one too.
   std::string commands;
   bool known = argc > 1 && argv[1][0] == '-';

@@ -20,7 +20,11 @@ void BitTTTDialect::initialize() {
 // can bind buffers by name (docs/dialect.md):
 //   bitttt.tensor = "layers.0.ttt.q_proj.weight"  a weight from the checkpoint
 //   bitttt.state  = "layers.0.ttt.w"              a TTT state slot
-//   bitttt.io     = "ids" | "logits" | "targets" | "loss"   model I/O
+//   bitttt.io     = "ids" | "logits" | "targets" | "loss" | "tokens" |
+//                   "step" | "lr" | "grad_norm"   model and training I/O
+//   bitttt.param / bitttt.adam_m / bitttt.adam_v = "<tensor>"   a trainable
+//                   parameter and its AdamW moments (updated in place)
+//   bitttt.grad   = "<tensor>"   the gradient of a parameter
 //   bitttt.range  = array<i64: 0, 16>   valid values [lo, hi) of a state
 //   bitttt.packed = {weight = "W", part = "codes" | "scale",
 //                    layout = "i2_b128"}   a part of packed weight W
@@ -55,19 +59,27 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
              << value;
     return success();
   }
-  if (name != "bitttt.tensor" && name != "bitttt.state" && name != "bitttt.io")
+  if (!llvm::is_contained({"bitttt.tensor", "bitttt.state", "bitttt.io",
+                           "bitttt.param", "bitttt.adam_m", "bitttt.adam_v",
+                           "bitttt.grad"},
+                          name))
     return op->emitError() << "unknown bitttt attribute '" << name
                            << "' (known on arguments and results: "
                               "bitttt.tensor, bitttt.state, bitttt.io, "
-                              "bitttt.range, bitttt.packed, bitttt.exec)";
+                              "bitttt.param, bitttt.adam_m, bitttt.adam_v, "
+                              "bitttt.grad, bitttt.range, bitttt.packed, "
+                              "bitttt.exec)";
   auto str = dyn_cast<StringAttr>(value);
   if (!str || str.getValue().empty())
     return op->emitError() << "attribute '" << name
                            << "' must be a non-empty string";
   if (name == "bitttt.io" &&
-      !llvm::is_contained({"ids", "logits", "targets", "loss"}, str.getValue()))
+      !llvm::is_contained({"ids", "logits", "targets", "loss", "tokens", "step",
+                           "lr", "grad_norm"},
+                          str.getValue()))
     return op->emitError() << "attribute 'bitttt.io' must be one of ids, "
-                              "logits, targets, loss; got '"
+                              "logits, targets, loss, tokens, step, lr, "
+                              "grad_norm; got '"
                            << str.getValue() << "'";
   return success();
 }

@@ -373,6 +373,88 @@ LogicalResult AdamWOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Training forms
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The rows of 'input' are `sequences` sequences of equal, static length.
+LogicalResult verifySequences(Operation *op, Value input, IntegerAttr seqs) {
+  if (failed(verifyPositive(op, "sequences", seqs)))
+    return failure();
+  int64_t rows = dim(input, 0);
+  if (ShapedType::isDynamic(rows) || rows % seqs.getInt() != 0)
+    return op->emitOpError()
+           << "attribute 'sequences' (" << seqs.getInt()
+           << ") must divide the static row count of operand 'input' ("
+           << (ShapedType::isDynamic(rows) ? std::string("?")
+                                           : std::to_string(rows))
+           << ")";
+  return success();
+}
+} // namespace
+
+LogicalResult TTTLinearSeqsOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  if (failed(verifyActBits(*this, getActBitsAttr())) ||
+      failed(verifyPositive(*this, "num_heads", getNumHeadsAttr())) ||
+      failed(verifyPositive(*this, "mini_batch", getMiniBatchAttr())) ||
+      failed(verifyNonNegative(*this, "base_lr", getBaseLrAttr())) ||
+      failed(verifySequences(*this, getInput(), getSequencesAttr())))
+    return failure();
+  int64_t d = dim(getInput(), 1);
+  int64_t h = getNumHeadsAttr().getInt();
+  if (ShapedType::isDynamic(d) || d % h != 0)
+    return emitOpError() << "attribute 'num_heads' (" << h
+                         << ") must divide the static columns of operand "
+                            "'input'";
+  int64_t f = d / h;
+  if (failed(expectShape(*this, "operand 'q_proj'", getQProj().getType(),
+                         {d, d}, "[D, D]")) ||
+      failed(expectShape(*this, "operand 'lr_weight'", getLrWeight().getType(),
+                         {h, d}, "[num_heads, D]")) ||
+      failed(expectShape(*this, "operand 'lr_bias'", getLrBias().getType(), {h},
+                         "[num_heads]")) ||
+      failed(expectShape(*this, "operand 'ttt_norm_weight'",
+                         getTttNormWeight().getType(), {h, f},
+                         "[num_heads, D/num_heads]")) ||
+      failed(expectShape(*this, "operand 'post_norm_weight'",
+                         getPostNormWeight().getType(), {d}, "[D]")))
+    return failure();
+  return expectShape(*this, "operand 'w0'", getW0().getType(), {h, f, f},
+                     "[num_heads, D/num_heads, D/num_heads]");
+}
+
+LogicalResult TTTSeedSeqsOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  if (failed(verifyActBits(*this, getActBitsAttr())) ||
+      failed(verifyPositive(*this, "mini_batch", getMiniBatchAttr())) ||
+      failed(verifyNonNegative(*this, "inner_lr", getInnerLrAttr())) ||
+      failed(verifySequences(*this, getInput(), getSequencesAttr())))
+    return failure();
+  int64_t d = dim(getInput(), 1);
+  int64_t k = dim(getDownWeight(), 0);
+  if (failed(expectShape(*this, "operand 'down_weight'",
+                         getDownWeight().getType(), {k, d},
+                         "[d, D] with D the columns of 'input'")))
+    return failure();
+  return expectShape(*this, "operand 'up_weight'", getUpWeight().getType(),
+                     {d, k}, "[D, d] with d the rows of 'down_weight'");
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  if (failed(expectShape(*this, "operand 'ids'", getIds().getType(),
+                         {dim(getGrad(), 0)}, "one id per row of 'grad'")))
+    return failure();
+  return expectShape(*this, "result", getResult().getType(),
+                     {dim(getResult(), 0), dim(getGrad(), 1)},
+                     "[V, D] with D the columns of 'grad'");
+}
+
+//===----------------------------------------------------------------------===//
 // Fused inference ops
 //===----------------------------------------------------------------------===//
 

@@ -48,6 +48,9 @@ public:
       : config(config), builder(&context), f32(builder.getF32Type()) {}
 
   Expected<func::FuncOp> build(ModuleOp module, StringRef name, int64_t tokens);
+  /// @train_loss(weights..., tokens [B, T+1]) -> mean next-token loss.
+  Expected<func::FuncOp> buildTrainLoss(ModuleOp module, int64_t batch,
+                                        int64_t context);
 
 private:
   RankedTensorType tensor(ArrayRef<int64_t> shape) {
@@ -73,6 +76,9 @@ private:
   Value posToTensor(Location loc, Value pos);
 
   const ModelConfig &config;
+  /// > 0 while building @train_loss: the TTT layers run this many whole
+  /// sequences from their initial state (the *_seqs training forms).
+  int64_t trainSequences = 0;
   OpBuilder builder;
   Type f32;
   llvm::StringMap<Value> weights;
@@ -146,7 +152,28 @@ Expected<Value> FunctionBuilder::buildBlock(int64_t layer, Value x,
   Value normed = rmsNorm(x, common[0], layerName(layer, "norm1"));
   Value ttt;
   Type index = builder.getIndexType();
-  if (linear) {
+  if (trainSequences > 0) {
+    if (linear) {
+      SmallVector<Value> init;
+      if (Error e = lookup(layer, {"ttt.W0", "ttt.b0"}, init))
+        return std::move(e);
+      ttt = ops::TTTLinearSeqsOp::create(
+          builder, tttLoc, x.getType(), normed, w[0], w[1], w[2], w[3], w[4],
+          w[5], w[6], w[7], w[8], w[9], init[0], init[1],
+          builder.getI64IntegerAttr(config.numHeads),
+          builder.getI64IntegerAttr(config.miniBatch),
+          builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
+          builder.getI64IntegerAttr(trainSequences),
+          builder.getI64IntegerAttr(config.actBits));
+    } else {
+      ttt = ops::TTTSeedSeqsOp::create(
+          builder, tttLoc, x.getType(), normed, w[0], w[1],
+          builder.getI64IntegerAttr(config.miniBatch),
+          builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
+          builder.getI64IntegerAttr(trainSequences),
+          builder.getI64IntegerAttr(config.actBits));
+    }
+  } else if (linear) {
     Value pos = posToIndex(tttLoc, state[4]);
     auto op = ops::TTTLinearOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
@@ -263,6 +290,100 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
                                       normed, outer[2]);
   func::ReturnOp::create(builder, nameLoc(name), returned);
   return func;
+}
+
+Expected<func::FuncOp> FunctionBuilder::buildTrainLoss(ModuleOp module,
+                                                       int64_t batch,
+                                                       int64_t context) {
+  std::vector<WeightSpec> specs = expectedWeights(config);
+  int64_t rows = batch * context;
+  Type i32 = builder.getI32Type();
+  SmallVector<Type> inputs;
+  for (const WeightSpec &spec : specs)
+    inputs.push_back(tensor(spec.shape));
+  inputs.push_back(RankedTensorType::get({batch, context + 1}, i32));
+  Type loss = RankedTensorType::get({}, f32);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder, nameLoc("train_loss"), "train_loss",
+                                   builder.getFunctionType(inputs, {loss}));
+  for (auto [i, spec] : llvm::enumerate(specs))
+    func.setArgAttr(i, "bitttt.tensor", builder.getStringAttr(spec.name));
+  func.setArgAttr(specs.size(), "bitttt.io", builder.getStringAttr("tokens"));
+  func.setResultAttr(0, "bitttt.io", builder.getStringAttr("loss"));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  weights.clear();
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    entry->getArgument(i).setLoc(nameLoc(spec.name));
+    weights[spec.name] = entry->getArgument(i);
+  }
+
+  // Window b is tokens[b, 0:T+1]: inputs its first T, targets its last T,
+  // flattened to rows b·T + t.
+  Location loc = nameLoc("tokens");
+  Value tokens = entry->getArgument(specs.size());
+  auto slice = [&](int64_t offset) -> Value {
+    auto type = RankedTensorType::get({batch, context}, i32);
+    Value part = tensor::ExtractSliceOp::create(
+        builder, loc, type, tokens, ValueRange{}, ValueRange{}, ValueRange{},
+        ArrayRef<int64_t>{0, offset}, ArrayRef<int64_t>{batch, context},
+        ArrayRef<int64_t>{1, 1});
+    return tensor::CollapseShapeOp::create(
+        builder, loc, part, ArrayRef<ReassociationIndices>{{0, 1}});
+  };
+  Value ids = slice(0), targets = slice(1);
+
+  SmallVector<Value> outer; // embed, norm_f, lm_head
+  if (Error e = lookup(-1, {"embed.weight", "norm_f.weight", "lm_head.weight"},
+                       outer))
+    return std::move(e);
+  Value x =
+      ops::EmbeddingOp::create(builder, nameLoc("embed"),
+                               tensor({rows, config.hiddenDim}), outer[0], ids);
+  trainSequences = batch;
+  SmallVector<Value> unusedState;
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    Expected<Value> out = buildBlock(layer, x, {}, unusedState);
+    if (!out) {
+      trainSequences = 0;
+      return out.takeError();
+    }
+    x = *out;
+  }
+  trainSequences = 0;
+  Value normed = rmsNorm(x, outer[1], "norm_f");
+  Value logits =
+      ops::LMHeadOp::create(builder, nameLoc("lm_head"),
+                            tensor({rows, config.vocabSize}), normed, outer[2]);
+  Value mean = ops::CrossEntropyOp::create(builder, nameLoc("loss"), f32,
+                                           logits, targets, IntegerAttr());
+  Value result = tensor::FromElementsOp::create(builder, nameLoc("loss"), loss,
+                                                ValueRange{mean});
+  func::ReturnOp::create(builder, nameLoc("train_loss"), result);
+  return func;
+}
+
+/// Verifies a built module; a failure names the layer (the op's NameLoc)
+/// and the problem, once per distinct message.
+Error verifyBuilt(MLIRContext &context, ModuleOp module) {
+  SmallVector<std::string> problems;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    std::string line;
+    llvm::raw_string_ostream os(line);
+    if (auto name = dyn_cast<NameLoc>(diag.getLocation()))
+      os << name.getName().strref() << ": ";
+    os << diag;
+    if (!llvm::is_contained(problems, line))
+      problems.push_back(line);
+    return success();
+  });
+  if (succeeded(verify(module)))
+    return Error::success();
+  std::string message = "the module built for this config does not verify "
+                        "(the bitttt dialect rejects what the config allows)";
+  for (const std::string &problem : problems)
+    message += "\n  " + problem;
+  return makeError(message);
 }
 
 } // namespace
@@ -403,26 +524,30 @@ buildModelModule(MLIRContext &context, const ModelConfig &config,
       return f.takeError();
 
   // The config passed the reference model's rules; a module that still does
-  // not verify means the dialect disagrees with them (or a bug here). Say
-  // which layer (the op's NameLoc) and what, once per distinct message.
-  SmallVector<std::string> problems;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    std::string line;
-    llvm::raw_string_ostream os(line);
-    if (auto name = dyn_cast<NameLoc>(diag.getLocation()))
-      os << name.getName().strref() << ": ";
-    os << diag;
-    if (!llvm::is_contained(problems, line))
-      problems.push_back(line);
-    return success();
-  });
-  if (failed(verify(*module))) {
-    std::string message = "the module built for this config does not verify "
-                          "(the bitttt dialect rejects what the config allows)";
-    for (const std::string &problem : problems)
-      message += "\n  " + problem;
-    return makeError(message);
-  }
+  // not verify means the dialect disagrees with them (or a bug here).
+  if (Error e = verifyBuilt(context, *module))
+    return std::move(e);
+  return std::move(module);
+}
+
+Expected<OwningOpRef<ModuleOp>>
+buildTrainModule(MLIRContext &context, const ModelConfig &config,
+                 const TrainBuildOptions &options) {
+  if (options.batch < 1 || options.context < 1)
+    return makeError("training shapes must be positive: batch " +
+                     Twine(options.batch) + ", context " +
+                     Twine(options.context));
+  context.loadDialect<ops::BitTTTDialect, func::FuncDialect,
+                      arith::ArithDialect, tensor::TensorDialect>();
+  OwningOpRef<ModuleOp> module =
+      ModuleOp::create(NameLoc::get(StringAttr::get(&context, "train")));
+  FunctionBuilder functions(context, config);
+  if (Expected<func::FuncOp> f =
+          functions.buildTrainLoss(*module, options.batch, options.context);
+      !f)
+    return f.takeError();
+  if (Error e = verifyBuilt(context, *module))
+    return std::move(e);
   return std::move(module);
 }
 

@@ -57,7 +57,14 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createBitTTTLowerLMHead({options.target}));
   pm.addNestedPass<func::FuncOp>(
       createBitTTTVectorizeElementwise({options.target}));
+  pm.addNestedPass<func::FuncOp>(createBitTTTVectorizeMatmul({options.target}));
 
+  addCpuBufferizeAndLower(pm, options, /*inPlaceResults=*/false);
+}
+
+void mlir::bitttt::addCpuBufferizeAndLower(OpPassManager &pm,
+                                           const CpuPipelineOptions &options,
+                                           bool inPlaceResults) {
   // Bufferize: weights are read-only (they point into the runtime's
   // read-only mapping), results become caller-provided out-params.
   pm.addPass(createBitTTTMarkWeightsReadOnly());
@@ -68,6 +75,10 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Training: results that bufferized into their argument's buffer (the
+  // parameters and moments AdamW updates in place) are dropped.
+  if (inPlaceResults)
+    pm.addPass(createBitTTTDropInPlaceResults());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;
@@ -75,6 +86,7 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createBitTTTStridedCopiesToLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
 
   // Row loops run on the runtime's threads (parallel_for of the call's
@@ -104,7 +116,48 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::bitttt::buildTrainPipeline(OpPassManager &pm,
+                                      const TrainPipelineOptions &options) {
+  // Differentiate the layer-level ops and the TTT primitives, then build
+  // the optimizer step, then lower what only training has, then the rest.
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecomposeTrain());
+  pm.addPass(createBitTTTAutodiff());
+  BitTTTOptimizerOptions opt;
+  opt.maxGradNorm = options.maxGradNorm;
+  opt.beta1 = options.beta1;
+  opt.beta2 = options.beta2;
+  opt.eps = options.eps;
+  opt.weightDecay = options.weightDecay;
+  pm.addPass(createBitTTTOptimizer(opt));
+  pm.addNestedPass<func::FuncOp>(createBitTTTLowerTrain());
+  pm.addNestedPass<func::FuncOp>(createBitTTTDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  BitTTTCheckContractOptions contract;
+  contract.stage = "the target-independent half of bitttt-train-pipeline";
+  pm.addPass(createBitTTTCheckContract(contract));
+
+  // Lowering: elementwise ops on tensors into linalg, fused (splat
+  // constants fold into the loop bodies), GEMMs and elementwise loops
+  // vectorized for the target, bufferized with in-place updates.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  CpuPipelineOptions cpu;
+  cpu.target = options.target.getValue();
+  cpu.parallel = options.parallel.getValue();
+  pm.addNestedPass<func::FuncOp>(
+      createBitTTTVectorizeElementwise({options.target}));
+  addCpuBufferizeAndLower(pm, cpu, /*inPlaceResults=*/true);
+}
+
 void mlir::bitttt::registerPipelines() {
+  PassPipelineRegistration<TrainPipelineOptions>(
+      "bitttt-train-pipeline",
+      "Build train_step (autodiff, clipping, AdamW) from a train_loss "
+      "function and lower it to the LLVM dialect for x86-64 CPUs",
+      buildTrainPipeline);
   PassPipelineRegistration<CpuPipelineOptions>(
       "bitttt-cpu-pipeline",
       "Lower a bitttt module on tensors to the LLVM dialect for x86-64 CPUs",

@@ -1,6 +1,7 @@
 //===- InitAll.cpp - one registration point for every bitttt tool ---------===//
 #include "bitttt/Registration/InitAll.h"
 
+#include "bitttt/Dialect/AutodiffInterface.h"
 #include "bitttt/Dialect/BitTTTDialect.h"
 #include "bitttt/Pipelines/Pipelines.h"
 #include "bitttt/Target/CPU/Passes.h"
@@ -17,6 +18,7 @@ void bitttt::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::bitttt::BitTTTDialect>();
+  mlir::bitttt::registerAutodiffInterfaces(registry);
 }
 
 void bitttt::registerAllPasses() {

@@ -346,3 +346,8 @@ struct DecomposePass : mlir::bitttt::impl::BitTTTDecomposeBase<DecomposePass> {
 };
 
 } // namespace
+
+void mlir::bitttt::populateSwiGLUDecompositionPattern(
+    RewritePatternSet &patterns) {
+  patterns.add<SwiGLUPattern>(patterns.getContext());
+}

@@ -10,6 +10,9 @@ namespace mlir::bitttt {
 /// tokens carrying the fast-weight state (see DecomposeTTT.cpp).
 void populateTTTDecompositionPatterns(RewritePatternSet &patterns);
 
+/// swiglu → BitLinears (gate, up, down) and silu_mul (Decompose.cpp).
+void populateSwiGLUDecompositionPattern(RewritePatternSet &patterns);
+
 } // namespace mlir::bitttt
 
 #endif // BITTTT_TRANSFORMS_DECOMPOSETTT_H

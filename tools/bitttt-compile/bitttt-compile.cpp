@@ -80,6 +80,37 @@ cl::opt<int64_t> prefillChunk(
              "(default 64). @decode always takes one token"),
     cl::cat(compileCategory));
 
+cl::opt<bool> train(
+    "train",
+    cl::desc("Also compile the training step: @train_step (loss, gradients "
+             "by reverse-mode autodiff, global-norm clipping and AdamW, "
+             "parameters and moments updated in place), @train_grad and "
+             "@train_apply, for --batch windows of --context tokens "
+             "(docs/training.md). The .bitt then also keeps the latent f32 "
+             "weights a trainer starts from"),
+    cl::cat(compileCategory));
+
+cl::opt<int64_t> trainBatch("batch", cl::init(16), cl::value_desc("B"),
+                            cl::desc("Windows per training step (default 16)"),
+                            cl::cat(compileCategory));
+
+cl::opt<int64_t>
+    trainContext("context", cl::init(128), cl::value_desc("T"),
+                 cl::desc("Tokens per training window (default 128)"),
+                 cl::cat(compileCategory));
+
+cl::opt<double> maxGradNorm(
+    "max-grad-norm", cl::init(1.0), cl::value_desc("X"),
+    cl::desc("Global gradient-norm clip of the training step (default 1.0; "
+             "0 turns clipping off)"),
+    cl::cat(compileCategory));
+
+cl::opt<double> weightDecay(
+    "weight-decay", cl::init(0.1), cl::value_desc("X"),
+    cl::desc("AdamW decoupled weight decay on the weight matrices (default "
+             "0.1)"),
+    cl::cat(compileCategory));
+
 constexpr const char *kOverview =
     "bitttt-compile: compile a Bit-TTT model directory\n"
     "\n"
@@ -312,12 +343,25 @@ int main(int argc, char **argv) {
   if (!module)
     return fail(module.takeError());
 
+  mlir::OwningOpRef<mlir::ModuleOp> trainModule;
+  if (train) {
+    bitttt::TrainBuildOptions trainOptions;
+    trainOptions.batch = trainBatch;
+    trainOptions.context = trainContext;
+    auto built = bitttt::buildTrainModule(context, *config, trainOptions);
+    if (!built)
+      return fail("--train: " + toString(built.takeError()));
+    trainModule = std::move(*built);
+  }
+
   // Everything that can fail runs before the output exists; then it is
   // written in one step (temporary file + rename).
   std::string text;
   if (kind == "mlir") {
+    // With --train, the training module (@train_loss) is what is printed:
+    // bitttt-train-pipeline is what lowers it.
     raw_string_ostream textStream(text);
-    (*module)->print(textStream);
+    (trainModule ? *trainModule : **module)->print(textStream);
   } else {
     if (Error e = runPipeline(**module, [](mlir::OpPassManager &pm) {
           mlir::bitttt::buildCpuTensorPipeline(pm);

@@ -87,6 +87,21 @@ buildModelModule(mlir::MLIRContext &context, const ModelConfig &config,
                  const format::BittFile &checkpoint,
                  const ModelBuildOptions &options);
 
+struct TrainBuildOptions {
+  /// Windows per step (B) and tokens per window (T): static per artifact.
+  int64_t batch = 16;
+  int64_t context = 128;
+};
+
+/// Builds `@train_loss(weights..., %tokens: tensor<B x (T+1) x i32>
+/// {bitttt.io = "tokens"}) -> tensor<f32> {bitttt.io = "loss"}`: the mean
+/// next-token cross-entropy of B windows, the TTT layers in their training
+/// forms (whole sequences from the initial state). bitttt-train-pipeline
+/// turns it into @train_grad, @train_apply and @train_step.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildTrainModule(mlir::MLIRContext &context, const ModelConfig &config,
+                 const TrainBuildOptions &options);
+
 } // namespace bitttt
 
 #endif // BITTTT_FRONTEND_MODELBUILDER_H

@@ -46,7 +46,43 @@ void buildCpuTensorPipeline(OpPassManager &pm);
 void buildCpuLoweringPipeline(OpPassManager &pm,
                               const CpuPipelineOptions &options);
 
-/// Registers `bitttt-cpu-pipeline` with its options.
+/// Bufferization (weights read-only; with `inPlaceResults`, results that
+/// bufferize into an argument's buffer are dropped: in-place updates),
+/// out-params, parallel loops, x86 dot intrinsics, entry points, LLVM
+/// dialect. The common tail of the CPU and training pipelines.
+void addCpuBufferizeAndLower(OpPassManager &pm,
+                             const CpuPipelineOptions &options,
+                             bool inPlaceResults);
+
+struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
+  Option<std::string> target{
+      *this, "target", llvm::cl::desc("x86-64 target, a row of CpuTargets.def"),
+      llvm::cl::init("x86-64-v3")};
+  Option<bool> parallel{*this, "parallel",
+                        llvm::cl::desc("Run parallel loops on the runtime's "
+                                       "thread pool"),
+                        llvm::cl::init(true)};
+  Option<double> maxGradNorm{
+      *this, "max-grad-norm",
+      llvm::cl::desc("Global gradient-norm clip (0: none)"),
+      llvm::cl::init(1.0)};
+  Option<double> beta1{*this, "beta1", llvm::cl::desc("AdamW beta1"),
+                       llvm::cl::init(0.9)};
+  Option<double> beta2{*this, "beta2", llvm::cl::desc("AdamW beta2"),
+                       llvm::cl::init(0.95)};
+  Option<double> eps{*this, "eps", llvm::cl::desc("AdamW epsilon"),
+                     llvm::cl::init(1e-8)};
+  Option<double> weightDecay{
+      *this, "weight-decay",
+      llvm::cl::desc("AdamW decoupled weight decay on rank-2 parameters"),
+      llvm::cl::init(0.1)};
+};
+
+/// `@train_loss(params..., tokens) -> loss` → `@train_grad`, `@train_apply`
+/// and `@train_step` (docs/training.md) in the LLVM dialect for x86-64.
+void buildTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options);
+
+/// Registers `bitttt-cpu-pipeline` and `bitttt-train-pipeline`.
 void registerPipelines();
 
 } // namespace mlir::bitttt

@@ -2,6 +2,7 @@
 #ifndef BITTTT_TRANSFORMS_PASSES_H
 #define BITTTT_TRANSFORMS_PASSES_H
 
+#include "bitttt/Dialect/BitTTTDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

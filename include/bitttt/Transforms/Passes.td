@@ -109,4 +109,96 @@ def BitTTTCheckContract : Pass<"bitttt-check-contract"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Training (docs/autodiff.md, docs/training.md)
+//===----------------------------------------------------------------------===//
+
+def BitTTTDecomposeTrain
+    : Pass<"bitttt-decompose-train", "mlir::func::FuncOp"> {
+  let summary = "Decompose the training forms of the layers into primitives";
+  let description = [{
+    `ttt_linear_seqs` and `ttt_seed_seqs` become the mini-batch dual form
+    over every sequence and head at once, written in the differentiable
+    tensor primitives (arith/math on tensors, linalg broadcast / reduce /
+    transpose / matmul / batch_matmul, tensor slices and reshapes), the
+    mini-batch loop unrolled (shapes are static); `swiglu` becomes
+    BitLinears and `silu_mul`. BitLinears, norms, embedding, LM head and
+    cross-entropy stay: their VJPs are rules of their own.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
+def BitTTTAutodiff : Pass<"bitttt-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode autodiff of a loss function";
+  let description = [{
+    Builds `@<grad-func>(args...) -> (loss, grads...)` from
+    `@<func>(args...) -> loss`: one gradient result per parameter (an f32
+    argument with `bitttt.tensor`), marked `bitttt.grad = <name>`. Each op
+    on a gradient path provides its VJP through `AutodiffOpInterface`; an
+    op without one is an error that names it.
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", /*default=*/"\"train_loss\"",
+           "The loss function to differentiate">,
+    Option<"gradFuncName", "grad-func", "std::string",
+           /*default=*/"\"train_grad\"", "The name of the gradient function">,
+    Option<"keepForward", "keep-forward", "bool", /*default=*/"false",
+           "Keep the loss function beside its gradient function">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::bitttt::BitTTTDialect"
+  ];
+}
+
+def BitTTTOptimizer : Pass<"bitttt-optimizer", "mlir::ModuleOp"> {
+  let summary = "Build the optimizer step: global-norm clipping and AdamW";
+  let description = [{
+    From `@train_grad(params..., data...) -> (loss, grads...)` builds
+    `@train_apply(params..., m..., v..., grads..., step, lr) -> (grad_norm,
+    params'..., m'..., v'...)`: the global gradient norm, the clip factor
+    `min(1, max_norm / (norm + 1e-6))`, and one fused `bitttt.adamw` per
+    parameter (weight decay on rank-2 parameters only, docs/training.md);
+    and `@train_step(params..., m..., v..., step, lr, data...) -> (loss,
+    grad_norm, params'..., m'..., v'...)` that calls both. The updated
+    parameters and moments are written into their argument buffers
+    (bufferization in place; the results equivalent to arguments are
+    dropped): no copy of the model per step.
+  }];
+  let options = [
+    Option<"maxGradNorm", "max-grad-norm", "double", /*default=*/"1.0",
+           "Global gradient-norm clip (0: no clipping)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW β1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.95", "AdamW β2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "AdamW ε">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.1",
+           "AdamW decoupled weight decay (rank-2 parameters)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::bitttt::BitTTTDialect"
+  ];
+}
+
+def BitTTTLowerTrain : Pass<"bitttt-lower-train", "mlir::func::FuncOp"> {
+  let summary = "Lower the training-only ops to linalg on tensors";
+  let description = [{
+    Latent-weight BitLinears become an f32 GEMM of the quantized values
+    (`xq · Wqᵀ` is a sum of integers below 2²⁴, exact in f32 in any order,
+    so it equals the int32 dot bit for bit, then `· γ / s`), so the GEMM
+    kernels serve the forward and the backward; `lm_head` becomes a GEMM;
+    `cross_entropy`, `embedding_grad` and `adamw` become linalg.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // BITTTT_TRANSFORMS_PASSES_TD

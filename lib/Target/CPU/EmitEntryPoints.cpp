@@ -111,7 +111,8 @@ FailureOr<::bitttt::AbiFunction> describe(func::FuncOp func) {
     DictionaryAttr attrs = func.getArgAttrDict(unsigned(i));
     ::bitttt::AbiBuffer b;
     b.role = "none";
-    for (StringRef role : {"io", "tensor", "state"})
+    for (StringRef role :
+         {"io", "tensor", "state", "param", "adam_m", "adam_v", "grad"})
       if (auto name = attrs ? attrs.getAs<StringAttr>(("bitttt." + role).str())
                             : StringAttr()) {
         b.role = role.str();

@@ -689,7 +689,7 @@ func.func @unknown_op(%x: tensor<4xf32>) {
 
 // -----
 
-// expected-error @+1 {{unknown bitttt attribute 'bitttt.weight' (known on arguments and results: bitttt.tensor, bitttt.state, bitttt.io, bitttt.range, bitttt.packed, bitttt.exec)}}
+// expected-error @+1 {{unknown bitttt attribute 'bitttt.weight' (known on arguments and results: bitttt.tensor, bitttt.state, bitttt.io, bitttt.param, bitttt.adam_m, bitttt.adam_v, bitttt.grad, bitttt.range, bitttt.packed, bitttt.exec)}}
 func.func private @bad_arg_attr(tensor<4xf32> {bitttt.weight = "x"})
 
 // -----
@@ -745,7 +745,7 @@ func.func @dot_width(%acc: vector<8xi32>, %q: vector<16xi8>) -> vector<8xi32> {
 
 // -----
 
-// expected-error @+1 {{attribute 'bitttt.io' must be one of ids, logits, targets, loss; got 'logit'}}
+// expected-error @+1 {{attribute 'bitttt.io' must be one of ids, logits, targets, loss, tokens, step, lr, grad_norm; got 'logit'}}
 func.func private @bad_io_name() -> (tensor<4xf32> {bitttt.io = "logit"})
 
 // -----
@@ -829,4 +829,53 @@ func.func @norm_quant_scales(%x: tensor<4x64xf32>, %w: tensor<64xf32>) {
   // expected-error @+1 {{result 'scales' must have shape [4] (one scale per row of 'input'), got [64]}}
   %q, %s = bitttt.rms_norm_act_quant %x, %w : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xi8>, tensor<64xf32>
   return
+}
+
+// -----
+
+func.func @seqs_not_dividing(%x: tensor<9x32xf32>, %p: tensor<32x32xf32>,
+    %lw: tensor<2x32xf32>, %lb: tensor<2xf32>, %n: tensor<2x16xf32>,
+    %pn: tensor<32xf32>, %w0: tensor<2x16x16xf32>) -> tensor<9x32xf32> {
+  // expected-error @+1 {{attribute 'sequences' (2) must divide the static row count of operand 'input' (9)}}
+  %y = bitttt.ttt_linear_seqs %x proj(%p, %p, %p, %p) lr(%lw, %lb)
+      ttt_norm(%n, %n) post_norm(%pn, %pn) init(%w0, %n)
+      {base_lr = 1.0 : f32, mini_batch = 4 : i64, num_heads = 2 : i64,
+       sequences = 2 : i64}
+      : tensor<9x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>
+  return %y : tensor<9x32xf32>
+}
+
+// -----
+
+func.func @seqs_bad_w0(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>,
+    %lw: tensor<2x32xf32>, %lb: tensor<2xf32>, %n: tensor<2x16xf32>,
+    %pn: tensor<32xf32>, %w0: tensor<2x16x8xf32>) -> tensor<8x32xf32> {
+  // expected-error @+1 {{operand 'w0'}}
+  %y = bitttt.ttt_linear_seqs %x proj(%p, %p, %p, %p) lr(%lw, %lb)
+      ttt_norm(%n, %n) post_norm(%pn, %pn) init(%w0, %n)
+      {base_lr = 1.0 : f32, mini_batch = 4 : i64, num_heads = 2 : i64,
+       sequences = 2 : i64}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x8xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// -----
+
+func.func @seed_seqs_bad_up(%x: tensor<8x32xf32>, %d: tensor<8x32xf32>,
+    %u: tensor<32x4xf32>) -> tensor<8x32xf32> {
+  // expected-error @+1 {{operand 'up_weight'}}
+  %y = bitttt.ttt_seed_seqs %x proj(%d, %u)
+      {inner_lr = 0.1 : f32, mini_batch = 1 : i64, sequences = 2 : i64}
+      : tensor<8x32xf32>, tensor<8x32xf32>, tensor<32x4xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// -----
+
+func.func @embedding_grad_ids(%g: tensor<8x32xf32>, %ids: tensor<7xi32>) -> tensor<64x32xf32> {
+  // expected-error @+1 {{operand 'ids'}}
+  %t = bitttt.embedding_grad %g[%ids] : tensor<8x32xf32>, tensor<7xi32> -> tensor<64x32xf32>
+  return %t : tensor<64x32xf32>
 }

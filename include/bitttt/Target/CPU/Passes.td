@@ -59,4 +59,34 @@ def BitTTTOutlineParallelLoops
   ];
 }
 
+def BitTTTDropInPlaceResults
+    : Pass<"bitttt-drop-in-place-results", "mlir::ModuleOp"> {
+  let summary = "Drop memref results that are the function's own arguments";
+  let description = [{
+    After one-shot bufferization, the training functions return the
+    parameters and AdamW moments they updated in place: the returned memref
+    is the argument itself. Such results (in public functions too, unlike
+    upstream's drop-equivalent-buffer-results) are removed and call sites
+    use the call's operand instead, callees first, so that the entry ABI
+    says "updated in place" by listing the buffer only as an input
+    (docs/abi.md). A training result that is not its argument (a copy
+    crept in) is an error: the step would not update the model.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
+def BitTTTStridedCopiesToLoops
+    : Pass<"bitttt-strided-copies-to-loops", "mlir::func::FuncOp"> {
+  let summary = "memref.copy between strided views → linalg.copy (loops)";
+  let description = [{
+    A `memref.copy` whose source or target is not contiguous (a subview of
+    a mini-batch slice in the training code) would lower to a call of
+    MLIR's `memrefCopy` runtime function, which the artifact cannot link
+    (its only dependencies are libc and libm, docs/abi.md). It becomes a
+    `linalg.copy`, lowered to loops with the rest; contiguous copies stay
+    (they become `memcpy`).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // BITTTT_TARGET_CPU_PASSES_TD

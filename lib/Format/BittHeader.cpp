@@ -272,13 +272,16 @@ Status checkReference(const std::string &file, const std::string &field,
 }
 
 Status validatePacked(const std::string &file, const std::string &weight,
-                      const json &entry, const TensorLookup &lookup) {
+                      const json &entry, const TensorLookup &lookup,
+                      bool trainable) {
   std::string field = "bitttt.packed." + weight;
   std::string where = "header field " + quote(field) + ": ";
   if (!entry.is_object())
     return formatError(file, where + "is " + typeName(entry) +
                                  ", expected an object");
-  if (lookup(weight))
+  // A trainable file (a "train" section) keeps the latent f32 weights the
+  // trainer starts from beside the packed ones inference reads.
+  if (!trainable && lookup(weight))
     return formatError(file, where + "the latent tensor " + quote(weight) +
                                  " is present too (a packed weight replaces "
                                  "it)");
@@ -325,12 +328,14 @@ Status validateBitttSection(const std::string &file, const json &bitttt,
   if (!bitttt.is_object())
     return formatError(file, "header field 'bitttt' is " + typeName(bitttt) +
                                  ", expected an object");
+  auto train = bitttt.find("train");
+  bool trainable = train != bitttt.end() && train->is_object();
   if (auto packed = bitttt.find("packed"); packed != bitttt.end()) {
     if (!packed->is_object())
       return formatError(file, "header field 'bitttt.packed' is " +
                                    typeName(*packed) + ", expected an object");
     for (const auto &[weight, entry] : packed->items())
-      if (Status s = validatePacked(file, weight, entry, lookup); !s)
+      if (Status s = validatePacked(file, weight, entry, lookup, trainable); !s)
         return s;
   }
   if (auto artifacts = bitttt.find("artifacts"); artifacts != bitttt.end()) {

@@ -340,17 +340,48 @@ Expected<func::FuncOp> FunctionBuilder::buildTrainLoss(ModuleOp module,
   Value x =
       ops::EmbeddingOp::create(builder, nameLoc("embed"),
                                tensor({rows, config.hiddenDim}), outer[0], ids);
-  trainSequences = batch;
-  SmallVector<Value> unusedState;
-  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-    Expected<Value> out = buildBlock(layer, x, {}, unusedState);
-    if (!out) {
-      trainSequences = 0;
-      return out.takeError();
+  // Every layer has the same shapes: one private @train_block(x, that
+  // layer's weights...) called once per layer, so its code (and its VJP,
+  // bitttt-autodiff differentiates calls through the callee) exists once.
+  std::string prefix = layerName(0, "");
+  SmallVector<std::string> layerWeights;
+  SmallVector<Type> blockInputs = {tensor({rows, config.hiddenDim})};
+  for (const WeightSpec &spec : specs)
+    if (StringRef(spec.name).starts_with(prefix)) {
+      layerWeights.push_back(spec.name.substr(prefix.size()));
+      blockInputs.push_back(tensor(spec.shape));
     }
-    x = *out;
+  func::FuncOp block;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToEnd(module.getBody());
+    block = func::FuncOp::create(
+        builder, nameLoc("train_block"), "train_block",
+        builder.getFunctionType(blockInputs, {blockInputs[0]}));
+    block.setPrivate();
+    Block *body = block.addEntryBlock();
+    builder.setInsertionPointToStart(body);
+    llvm::StringMap<Value> outerWeights = std::move(weights);
+    weights.clear();
+    for (auto [i, name] : llvm::enumerate(layerWeights))
+      weights[prefix + name] = body->getArgument(1 + i);
+    trainSequences = batch;
+    SmallVector<Value> unusedState;
+    Expected<Value> out = buildBlock(0, body->getArgument(0), {}, unusedState);
+    trainSequences = 0;
+    weights = std::move(outerWeights);
+    if (!out)
+      return out.takeError();
+    func::ReturnOp::create(builder, nameLoc("train_block"), *out);
   }
-  trainSequences = 0;
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    SmallVector<Value> args = {x};
+    for (const std::string &name : layerWeights)
+      args.push_back(weights.lookup(layerName(layer, name)));
+    x = func::CallOp::create(builder, nameLoc(layerName(layer, "block")), block,
+                             args)
+            .getResult(0);
+  }
   Value normed = rmsNorm(x, outer[1], "norm_f");
   Value logits =
       ops::LMHeadOp::create(builder, nameLoc("lm_head"),

@@ -120,7 +120,7 @@ void mlir::bitttt::buildTrainPipeline(OpPassManager &pm,
                                       const TrainPipelineOptions &options) {
   // Differentiate the layer-level ops and the TTT primitives, then build
   // the optimizer step, then lower what only training has, then the rest.
-  pm.addNestedPass<func::FuncOp>(createBitTTTDecomposeTrain());
+  pm.addPass(createBitTTTDecomposeTrain());
   pm.addPass(createBitTTTAutodiff());
   BitTTTOptimizerOptions opt;
   opt.maxGradNorm = options.maxGradNorm;
@@ -147,6 +147,7 @@ void mlir::bitttt::buildTrainPipeline(OpPassManager &pm,
   CpuPipelineOptions cpu;
   cpu.target = options.target.getValue();
   cpu.parallel = options.parallel.getValue();
+  pm.addNestedPass<func::FuncOp>(createBitTTTVectorizeMatmul({options.target}));
   pm.addNestedPass<func::FuncOp>(
       createBitTTTVectorizeElementwise({options.target}));
   addCpuBufferizeAndLower(pm, cpu, /*inPlaceResults=*/true);

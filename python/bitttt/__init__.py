@@ -25,7 +25,8 @@ import numpy as np
 
 from ._lib import BpeTrainParams, ModelParams, TensorInfo, lib
 
-__all__ = ["Error", "Model", "Session", "Tokenizer", "Sampler", "utf8_complete", "version"]
+__all__ = ["Error", "Model", "Session", "Tokenizer", "Sampler", "Trainer", "utf8_complete",
+           "version"]
 
 _DTYPES = {"F32": np.float32, "I64": np.int64, "I32": np.int32}
 
@@ -382,3 +383,92 @@ class Model:
                     yield ctypes.string_at(text, n.value).decode("utf-8", "replace")
         finally:
             lib.bitttt_text_stream_free(stream)
+
+
+class Trainer:
+    """The compiled training step of a .bitt built with ``bitttt-compile --train``
+    (docs/training.md): owns the latent f32 weights, the AdamW moments, the
+    step counter and the window generator; parameters update in place."""
+
+    def __init__(self, model: Model, seed: int = 0):
+        self.model = model            # the trainer borrows the model
+        self._h = ctypes.c_void_p()
+        _check(lib.bitttt_trainer_create(model._h, seed, ctypes.byref(self._h)))
+        self.batch = lib.bitttt_trainer_batch(self._h)
+        self.context = lib.bitttt_trainer_context(self._h)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            lib.bitttt_trainer_free(self._h)
+            self._h = None
+
+    @property
+    def step_count(self) -> int:
+        return lib.bitttt_trainer_step_count(self._h)
+
+    @property
+    def windows_drawn(self) -> int:
+        return lib.bitttt_trainer_windows_drawn(self._h)
+
+    def _tokens(self, tokens) -> np.ndarray:
+        a = np.ascontiguousarray(tokens, dtype=np.int32)
+        if a.shape != (self.batch, self.context + 1):
+            raise ValueError(f"tokens must be [{self.batch}, {self.context + 1}], got "
+                             f"{list(a.shape)}")
+        return a
+
+    def step(self, tokens, lr: float):
+        """One optimizer step on a batch: (loss, grad_norm)."""
+        a = self._tokens(tokens)
+        loss, norm = ctypes.c_float(), ctypes.c_float()
+        _check(lib.bitttt_trainer_step(self._h, _i32p(a), lr, ctypes.byref(loss),
+                                       ctypes.byref(norm)))
+        return loss.value, norm.value
+
+    def accumulate(self, tokens) -> float:
+        a = self._tokens(tokens)
+        loss = ctypes.c_float()
+        _check(lib.bitttt_trainer_accumulate(self._h, _i32p(a), ctypes.byref(loss)))
+        return loss.value
+
+    def apply(self, lr: float) -> float:
+        norm = ctypes.c_float()
+        _check(lib.bitttt_trainer_apply(self._h, lr, ctypes.byref(norm)))
+        return norm.value
+
+    def loss(self, tokens) -> float:
+        a = self._tokens(tokens)
+        loss = ctypes.c_float()
+        _check(lib.bitttt_trainer_loss(self._h, _i32p(a), ctypes.byref(loss)))
+        return loss.value
+
+    def draw_windows(self, tokens: np.ndarray, windows: int) -> np.ndarray:
+        t = np.ascontiguousarray(tokens)
+        if t.dtype not in (np.uint16, np.uint32):
+            raise ValueError("tokens must be uint16 or uint32")
+        out = np.empty((windows, self.context + 1), dtype=np.int32)
+        _check(lib.bitttt_trainer_draw_windows(self._h, t.ctypes.data_as(ctypes.c_void_p),
+                                               t.size, t.dtype.itemsize, _i32p(out), windows))
+        return out
+
+    def param(self, name: str) -> np.ndarray:
+        """A numpy view of parameter ``name`` (writes go to the trainer)."""
+        data, count = ctypes.POINTER(ctypes.c_float)(), ctypes.c_int64()
+        _check(lib.bitttt_trainer_param(self._h, name.encode(), ctypes.byref(data),
+                                        ctypes.byref(count)))
+        return np.ctypeslib.as_array(data, shape=(count.value,))
+
+    def save(self, directory: str, file: str, extra: Optional[dict] = None) -> None:
+        import json
+        _check(lib.bitttt_trainer_save(self._h, os.fsencode(directory), file.encode(),
+                                       json.dumps(extra).encode() if extra else None))
+
+    def load(self, path: str) -> dict:
+        import json
+        extra = C()
+        _check(lib.bitttt_trainer_load(self._h, os.fsencode(path), ctypes.byref(extra)))
+        return json.loads(extra.value.decode()) if extra.value else {}
+
+    def export(self, bitt: Optional[str] = None, model_dir: Optional[str] = None) -> None:
+        _check(lib.bitttt_trainer_export(self._h, os.fsencode(bitt) if bitt else None,
+                                         os.fsencode(model_dir) if model_dir else None))

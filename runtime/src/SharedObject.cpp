@@ -167,6 +167,13 @@ Status SharedObject::load(const std::string &what, const void *bytes,
         what + ": dlopen failed: " + (err ? err : "unknown dlopen error"));
   }
   object->handle_ = handle;
+  // The descriptor stays open while the object is loaded: the loader knows
+  // objects by path, and a later artifact loaded through a reused
+  // "/proc/self/fd/N" would otherwise be handed this one.
+  if (guard.unlinkPath.empty()) {
+    object->fd_ = guard.fd;
+    guard.fd = -1;
+  }
   out = std::move(object);
   return Status::ok();
 }
@@ -174,6 +181,8 @@ Status SharedObject::load(const std::string &what, const void *bytes,
 SharedObject::~SharedObject() {
   if (handle_)
     ::dlclose(handle_);
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 void *SharedObject::symbol(const std::string &name, std::string &error,

@@ -34,6 +34,7 @@ public:
 private:
   SharedObject() = default;
   void *handle_ = nullptr;
+  int fd_ = -1; ///< the memfd it was loaded from, open while loaded
 };
 
 } // namespace bitttt::rt

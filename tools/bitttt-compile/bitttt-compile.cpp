@@ -399,6 +399,45 @@ int main(int argc, char **argv) {
       else
         contents.artifacts[target->name] = std::move(*code);
     }
+    if (kind == "bitt" && trainModule) {
+      // The training functions, compiled for the same targets.
+      std::string firstTrain;
+      for (const bitttt::x86::CpuTarget *target : cpuTargets) {
+        mlir::OwningOpRef<mlir::ModuleOp> lowered(trainModule->clone());
+        mlir::bitttt::TrainPipelineOptions trainPipeline;
+        trainPipeline.target = target->name;
+        trainPipeline.maxGradNorm = maxGradNorm;
+        trainPipeline.weightDecay = weightDecay;
+        if (Error e = runPipeline(*lowered, [&](mlir::OpPassManager &pm) {
+              mlir::bitttt::buildTrainPipeline(pm, trainPipeline);
+            }))
+          return fail(std::move(e));
+        Expected<bitttt::EntryAbi> abi = bitttt::readEntryAbi(*lowered);
+        if (!abi)
+          return fail(abi.takeError());
+        if (firstTrain.empty()) {
+          contents.trainAbi = std::move(*abi);
+          firstTrain = target->name;
+        } else if (json::Value(bitttt::toJson(*abi)) !=
+                   json::Value(bitttt::toJson(contents.trainAbi))) {
+          return fail(Twine("internal error: the ") + target->name + " and " +
+                      firstTrain +
+                      " training artifacts describe different entry ABIs");
+        }
+        auto code = bitttt::buildSharedObject(*lowered, *target);
+        if (!code)
+          return fail(code.takeError());
+        contents.trainArtifacts[target->name] = std::move(*code);
+      }
+      contents.trainInfo = json::Object{
+          {"batch", int64_t(trainBatch)},
+          {"context", int64_t(trainContext)},
+          {"optimizer", json::Object{{"max_grad_norm", double(maxGradNorm)},
+                                     {"beta1", 0.9},
+                                     {"beta2", 0.95},
+                                     {"eps", 1e-8},
+                                     {"weight_decay", double(weightDecay)}}}};
+    }
     if (kind == "bitt") {
       contents.configJson = input->configText;
       contents.tokenizerJson = input->tokenizerText;

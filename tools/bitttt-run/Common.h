@@ -29,6 +29,12 @@ struct Error : std::runtime_error {
 /// Throws Error with the runtime's last error unless `status` is OK.
 void check(bitttt_status status);
 
+/// Thrown to leave a command with an exit status but no error message
+/// (train stopped by a signal: 128 + the signal number).
+struct Exit {
+  int code;
+};
+
 /// Owns a model and its sessions' handles; frees them on every path.
 struct ModelHandle {
   bitttt_model *model = nullptr;
@@ -153,6 +159,7 @@ void addChat(CLI::App &app);
 void addEval(CLI::App &app);
 void addData(CLI::App &app);
 void addTokenizer(CLI::App &app);
+void addTrain(CLI::App &app);
 void addInspect(CLI::App &app);
 
 } // namespace bitttt::run

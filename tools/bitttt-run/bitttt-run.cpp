@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
   addEval(app);
   addData(app);
   addTokenizer(app);
+  addTrain(app);
   addInspect(app);
   addPlot(app);
   // CLI11 would say "A subcommand is required" for a misspelt one too.
@@ -46,6 +47,9 @@ int main(int argc, char **argv) {
     return 0;
   } catch (const CLI::CallForHelp &e) {
     return app.exit(e);
+  } catch (const Exit &e) {
+    std::fflush(stdout);
+    return e.code;
   } catch (const CLI::ParseError &e) {
     if (e.get_exit_code() == 0)
       return app.exit(e);

@@ -16,20 +16,23 @@ def BitTTT_AdamWOp : BitTTT_Op<"adamw",
     `m ← β1 m + (1 − β1) g`, `v ← β2 v + (1 − β2) g²`,
     `p ← p − lr · (m / (1 − β1ᵗ)) / (sqrt(v / (1 − β2ᵗ)) + eps)`, as
     `torch.optim.AdamW`. `lr` is an operand so a schedule can drive it.
+    The hyperparameters are f64, as the reference's Python floats: the
+    constants `1 − β` and the bias corrections are computed in f64, then
+    rounded to f32 once.
 
     ```mlir
     %p1, %m1, %v1 = bitttt.adamw %p, %g, %m, %v lr(%lr) step(%t)
-        {beta1 = 0.9 : f32, beta2 = 0.95 : f32, eps = 1.0e-08 : f32,
-         weight_decay = 0.1 : f32} : tensor<64x32xf32>
+        {beta1 = 0.9 : f64, beta2 = 0.95 : f64, eps = 1.0e-08 : f64,
+         weight_decay = 0.1 : f64} : tensor<64x32xf32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$param,
       RankedTensorOf<[F32]>:$grad, RankedTensorOf<[F32]>:$exp_avg,
       RankedTensorOf<[F32]>:$exp_avg_sq, F32:$lr, I64:$step,
-      DefaultValuedAttr<F32Attr, "0.9f">:$beta1,
-      DefaultValuedAttr<F32Attr, "0.95f">:$beta2,
-      DefaultValuedAttr<F32Attr, "1.0e-8f">:$eps,
-      DefaultValuedAttr<F32Attr, "0.1f">:$weight_decay);
+      DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+      DefaultValuedAttr<F64Attr, "0.95">:$beta2,
+      DefaultValuedAttr<F64Attr, "1.0e-8">:$eps,
+      DefaultValuedAttr<F64Attr, "0.1">:$weight_decay);
   let results = (outs RankedTensorOf<[F32]>:$param_out,
       RankedTensorOf<[F32]>:$exp_avg_out, RankedTensorOf<[F32]>:$exp_avg_sq_out);
   let assemblyFormat = [{

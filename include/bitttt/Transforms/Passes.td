@@ -113,21 +113,24 @@ def BitTTTCheckContract : Pass<"bitttt-check-contract"> {
 // Training (docs/autodiff.md, docs/training.md)
 //===----------------------------------------------------------------------===//
 
-def BitTTTDecomposeTrain
-    : Pass<"bitttt-decompose-train", "mlir::func::FuncOp"> {
+def BitTTTDecomposeTrain : Pass<"bitttt-decompose-train", "mlir::ModuleOp"> {
   let summary = "Decompose the training forms of the layers into primitives";
   let description = [{
     `ttt_linear_seqs` and `ttt_seed_seqs` become the mini-batch dual form
     over every sequence and head at once, written in the differentiable
     tensor primitives (arith/math on tensors, linalg broadcast / reduce /
-    transpose / matmul / batch_matmul, tensor slices and reshapes), the
-    mini-batch loop unrolled (shapes are static); `swiglu` becomes
+    transpose / matmul / batch_matmul, tensor slices and reshapes). Each
+    mini-batch is a call of a private function built once per shape
+    (`@ttt_linear_chunk_…`), so the mini-batch loop unrolls into calls, not
+    into copies of its body, and bitttt-autodiff differentiates the body
+    once; `swiglu` becomes
     BitLinears and `silu_mul`. BitLinears, norms, embedding, LM head and
     cross-entropy stay: their VJPs are rules of their own.
   }];
   let dependentDialects = [
-    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
-    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::linalg::LinalgDialect", "mlir::math::MathDialect",
+    "mlir::tensor::TensorDialect"
   ];
 }
 
@@ -151,7 +154,7 @@ def BitTTTAutodiff : Pass<"bitttt-autodiff", "mlir::ModuleOp"> {
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
-    "mlir::bitttt::BitTTTDialect"
+    "mlir::bufferization::BufferizationDialect", "mlir::bitttt::BitTTTDialect"
   ];
 }
 

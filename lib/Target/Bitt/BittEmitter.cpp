@@ -43,6 +43,7 @@ public:
 
 private:
   Error addFunction(const AbiFunction &fn);
+  Error addTrainFunction(const AbiFunction &fn, llvm::json::Object &into);
   Error addTensorInput(const std::string &where, const AbiBuffer &b);
   Error addCheckpointTensor(const std::string &name);
 
@@ -165,6 +166,30 @@ Error Writer::addFunction(const AbiFunction &fn) {
   return Error::success();
 }
 
+// Training functions bind parameters, moments and gradients by name; the
+// parameters' latent f32 values are stored so a trainer starts from them.
+Error Writer::addTrainFunction(const AbiFunction &fn,
+                               llvm::json::Object &into) {
+  llvm::json::Array inputs, outputs;
+  for (bool output : {false, true}) {
+    const std::vector<AbiBuffer> &list = output ? fn.outputs : fn.inputs;
+    for (auto [i, b] : llvm::enumerate(list)) {
+      if (b.role == "none" || b.role == "state")
+        return makeError("training function '" + fn.name + "' " +
+                         (output ? "output " : "input ") + std::to_string(i) +
+                         " has no training role");
+      if (b.role == "param" || b.role == "tensor")
+        if (Error e = addCheckpointTensor(b.name))
+          return e;
+      (output ? outputs : inputs).push_back(toJson(b));
+    }
+  }
+  into[fn.name] = llvm::json::Object{{"symbol", fn.symbol},
+                                     {"inputs", std::move(inputs)},
+                                     {"outputs", std::move(outputs)}};
+  return Error::success();
+}
+
 Error Writer::write(llvm::StringRef path) {
   for (const std::string &name : c.functions) {
     const AbiFunction *fn = c.abi.function(name);
@@ -180,6 +205,31 @@ Error Writer::write(llvm::StringRef path) {
         {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
     artifacts[target] =
         llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
+  }
+
+  llvm::json::Value train = nullptr;
+  if (!c.trainArtifacts.empty()) {
+    llvm::json::Object trainFunctions, trainArtifacts;
+    for (const char *name : {"train_step", "train_grad", "train_apply"}) {
+      const AbiFunction *fn = c.trainAbi.function(name);
+      if (!fn)
+        return makeError(std::string("the compiled training code has no "
+                                     "entry point for @") +
+                         name);
+      if (Error e = addTrainFunction(*fn, trainFunctions))
+        return e;
+    }
+    for (const auto &[target, bytes] : c.trainArtifacts) {
+      std::string name = "__artifact__.train." + target;
+      tensors.push_back(
+          {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
+      trainArtifacts[target] =
+          llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
+    }
+    llvm::json::Object info = c.trainInfo;
+    info["functions"] = std::move(trainFunctions);
+    info["artifacts"] = std::move(trainArtifacts);
+    train = std::move(info);
   }
 
   auto config = llvm::json::parse(c.configJson);
@@ -200,7 +250,8 @@ Error Writer::write(llvm::StringRef path) {
                                     {"packed", std::move(packedIndex)},
                                     {"artifacts", std::move(artifacts)},
                                     {"functions", std::move(functions)},
-                                    {"state", std::move(stateIndex)}}}};
+                                    {"state", std::move(stateIndex)},
+                                    {"train", std::move(train)}}}};
   std::string headerText;
   llvm::raw_string_ostream os(headerText);
   os << llvm::json::Value(std::move(header));

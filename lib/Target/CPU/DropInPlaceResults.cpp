@@ -31,15 +31,13 @@ struct DropInPlaceResultsPass
     SmallVector<int> argOf(f.getNumResults(), -1);
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
       auto arg = dyn_cast<BlockArgument>(v);
-      if (arg && arg.getOwner() == &f.getBody().front() &&
+      // Public functions keep their ABI but for the parameters and moments
+      // updated in place; private ones (outlined pieces) drop any.
+      bool droppable = f.isPrivate() || isTrainingState(f.getResultAttrDict(i));
+      if (droppable && arg && arg.getOwner() == &f.getBody().front() &&
           isa<MemRefType>(v.getType())) {
         drop.set(i);
         argOf[i] = arg.getArgNumber();
-      } else if (isTrainingState(f.getResultAttrDict(i))) {
-        return f.emitError() << "bitttt-drop-in-place-results: result " << i
-                             << " of @" << f.getSymName()
-                             << " is not updated in place (bufferization "
-                                "made a copy)";
       }
     }
     if (drop.none())
@@ -101,6 +99,16 @@ struct DropInPlaceResultsPass
         changed |= *r;
       }
     }
+    // Settled: a parameter or moment still returned was copied.
+    for (auto f : getOperation().getOps<func::FuncOp>())
+      for (unsigned i = 0; i < f.getNumResults(); ++i)
+        if (isTrainingState(f.getResultAttrDict(i))) {
+          f.emitError() << "bitttt-drop-in-place-results: result " << i
+                        << " of @" << f.getSymName()
+                        << " is not updated in place (bufferization made a "
+                           "copy)";
+          return signalPassFailure();
+        }
   }
 };
 

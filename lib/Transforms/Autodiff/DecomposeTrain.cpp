@@ -14,7 +14,9 @@
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::bitttt {
 #define GEN_PASS_DEF_BITTTTDECOMPOSETRAIN
@@ -48,6 +50,73 @@ std::pair<Value, Value> normalize(TensorOps &t, Value x, double eps) {
   Value xc = t.sub(x, mean(x));
   Value sigma = t.sqrt(t.addScalar(mean(t.mul(xc, xc)), eps));
   return {t.div(xc, sigma), sigma};
+}
+
+/// The private function `name` of `module`, built by `body` (given the
+/// builder at the start of its entry block and its arguments, returning
+/// the results) on first use.
+func::FuncOp
+outlined(ModuleOp module, StringRef name, TypeRange inputs,
+         function_ref<SmallVector<Value>(TensorOps &, ValueRange)> body) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                b.getFunctionType(inputs, {}));
+  f.setPrivate();
+  Block *entry = f.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  TensorOps t(b, module.getLoc());
+  SmallVector<Value> results = body(t, entry->getArguments());
+  func::ReturnOp::create(b, module.getLoc(), results);
+  SmallVector<Type> types;
+  for (Value v : results)
+    types.push_back(v.getType());
+  f.setFunctionType(b.getFunctionType(inputs, types));
+  return f;
+}
+
+/// One TTT-Linear mini-batch of m rows in dual form (DESIGN.md §1) on all
+/// sequences and heads: (Q, K, V [BH, m, f], η [BH, m], γ, β [BH, m, f],
+/// W [BH, f, f], c [BH, f]) → (O [BH, m, f], and with `commit` W', c').
+SmallVector<Value> linearChunk(TensorOps &t, ValueRange a, int64_t mb,
+                               bool commit) {
+  Value qm = a[0], km = a[1], vm = a[2], em = a[3], gamma = a[4], beta = a[5],
+        w = a[6], c = a[7];
+  ArrayRef<int64_t> s = TensorOps::shape(qm);
+  int64_t bh = s[0], m = s[1], f = s[2];
+  Value cb = t.broadcast(c, {bh, m, f}, {1});
+  // Inner forward at the start state and its LayerNorm backward G.
+  Value z = t.add(t.matmul(km, w), cb);
+  auto [xhat, sigma] = normalize(t, z, kInnerLNEps);
+  Value target = t.sub(vm, km);
+  Value g = t.mul(t.sub(t.add(t.mul(gamma, xhat), beta), target), gamma);
+  Value gG = t.sub(t.sub(t.scale(g, double(f)), t.rowSumBroadcast(g)),
+                   t.mul(xhat, t.rowSumBroadcast(t.mul(g, xhat))));
+  Value grad = t.div(gG, t.scale(sigma, double(f)));
+  // E_ij = τ_i η_j (j ≤ i), A = tril(Q Kᵀ).
+  SmallVector<float> mask(m * m, 0.f), tauMask(m * m, 0.f);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      mask[i * m + j] = 1.f;
+      tauMask[i * m + j] = float(1.0 / double(i + 1));
+    }
+  Value maskB = t.broadcast(t.constant({m, m}, mask), {bh, m, m}, {0});
+  Value e = t.mul(t.broadcast(t.constant({m, m}, tauMask), {bh, m, m}, {0}),
+                  t.broadcast(em, {bh, m, m}, {1}));
+  Value am = t.mul(t.matmul(qm, t.transposeLast2(km)), maskB);
+  Value zbar =
+      t.sub(t.add(t.sub(t.matmul(qm, w), t.matmul(t.mul(e, am), grad)), cb),
+            t.matmul(e, grad));
+  Value ln = t.add(t.mul(normalize(t, zbar, kInnerLNEps).first, gamma), beta);
+  SmallVector<Value> out = {t.add(qm, ln)};
+  if (commit) {
+    Value eg = t.mul(t.broadcast(em, {bh, m, f}, {2}), grad);
+    out.push_back(t.sub(
+        w, t.scale(t.matmul(t.transposeLast2(km), eg), 1.0 / double(mb))));
+    out.push_back(t.sub(c, t.scale(t.reduceSum(eg, {1}), 1.0 / double(mb))));
+  }
+  return out;
 }
 
 struct TTTLinearSeqsPattern : OpRewritePattern<TTTLinearSeqsOp> {
@@ -91,50 +160,30 @@ struct TTTLinearSeqsPattern : OpRewritePattern<TTTLinearSeqsOp> {
                         Re{{0, 1}, {2}, {3}});
     };
 
+    auto module = op->getParentOfType<ModuleOp>();
     Value out = t.zeros({bh, len, f});
     for (int64_t t0 = 0; t0 < len; t0 += mb) {
       int64_t m = std::min(mb, len - t0);
-      Value qm = t.extractSlice(qh, {0, t0, 0}, {bh, m, f});
-      Value km = t.extractSlice(kh, {0, t0, 0}, {bh, m, f});
-      Value vm = t.extractSlice(vh, {0, t0, 0}, {bh, m, f});
-      Value em = t.extractSlice(etah, {0, t0}, {bh, m});
-      Value gamma = perRow(op.getTttNormWeight(), m);
-      Value beta = perRow(op.getTttNormBias(), m);
-      Value cb = t.broadcast(c, {bh, m, f}, {1});
-
-      // Inner forward at the start state and its LayerNorm backward G.
-      Value z = t.add(t.matmul(km, w), cb);
-      auto [xhat, sigma] = normalize(t, z, kInnerLNEps);
-      Value target = t.sub(vm, km);
-      Value g = t.mul(t.sub(t.add(t.mul(gamma, xhat), beta), target), gamma);
-      Value gG = t.sub(t.sub(t.scale(g, double(f)), t.rowSumBroadcast(g)),
-                       t.mul(xhat, t.rowSumBroadcast(t.mul(g, xhat))));
-      Value grad = t.div(gG, t.scale(sigma, double(f)));
-
-      // E_ij = τ_i η_j (j ≤ i), A = tril(Q Kᵀ).
-      SmallVector<float> mask(m * m, 0.f), tauMask(m * m, 0.f);
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j <= i; ++j) {
-          mask[i * m + j] = 1.f;
-          tauMask[i * m + j] = float(1.0 / double(i + 1));
-        }
-      Value maskB = t.broadcast(t.constant({m, m}, mask), {bh, m, m}, {0});
-      Value e = t.mul(t.broadcast(t.constant({m, m}, tauMask), {bh, m, m}, {0}),
-                      t.broadcast(em, {bh, m, m}, {1}));
-      Value a = t.mul(t.matmul(qm, t.transposeLast2(km)), maskB);
-      Value zbar =
-          t.sub(t.add(t.sub(t.matmul(qm, w), t.matmul(t.mul(e, a), grad)), cb),
-                t.matmul(e, grad));
-      Value ln =
-          t.add(t.mul(normalize(t, zbar, kInnerLNEps).first, gamma), beta);
-      out = t.insertSlice(t.add(qm, ln), out, {0, t0, 0});
-
-      // Commit a full mini-batch when another one follows.
-      if (m == mb && t0 + m < len) {
-        Value eg = t.mul(t.broadcast(em, {bh, m, f}, {2}), grad);
-        w = t.sub(
-            w, t.scale(t.matmul(t.transposeLast2(km), eg), 1.0 / double(mb)));
-        c = t.sub(c, t.scale(t.reduceSum(eg, {1}), 1.0 / double(mb)));
+      bool commit = m == mb && t0 + m < len;
+      SmallVector<Value> args = {t.extractSlice(qh, {0, t0, 0}, {bh, m, f}),
+                                 t.extractSlice(kh, {0, t0, 0}, {bh, m, f}),
+                                 t.extractSlice(vh, {0, t0, 0}, {bh, m, f}),
+                                 t.extractSlice(etah, {0, t0}, {bh, m}),
+                                 perRow(op.getTttNormWeight(), m),
+                                 perRow(op.getTttNormBias(), m),
+                                 w,
+                                 c};
+      std::string name = llvm::formatv("ttt_linear_chunk_{0}x{1}x{2}_mb{3}{4}",
+                                       bh, m, f, mb, commit ? "_commit" : "");
+      func::FuncOp chunk = outlined(module, name, ValueRange(args).getTypes(),
+                                    [&](TensorOps &ct, ValueRange a) {
+                                      return linearChunk(ct, a, mb, commit);
+                                    });
+      auto call = func::CallOp::create(rewriter, op.getLoc(), chunk, args);
+      out = t.insertSlice(call.getResult(0), out, {0, t0, 0});
+      if (commit) {
+        w = call.getResult(1);
+        c = call.getResult(2);
       }
     }
 
@@ -170,21 +219,39 @@ struct TTTSeedSeqsPattern : OpRewritePattern<TTTSeedSeqsOp> {
     Value khat = t.div(k, t.addScalar(norm, kSeedNormEps));
     Value kh = t.expand(khat, {seqs, len, dk}, Re{{0, 1}, {2}});
 
-    // W starts at zero: the first mini-batch's z is zero.
+    // W starts at zero: the first mini-batch's z is zero, its commit is
+    // W = inner_lr · k̂ᵀk̂; later mini-batches are calls of one function
+    // per shape: (k̂ [S, m, d], W [S, d, d]) → (z, and with commit W').
+    auto module = op->getParentOfType<ModuleOp>();
     Value w;
     Value out = t.zeros({seqs, len, dk});
     for (int64_t t0 = 0; t0 < len; t0 += mb) {
       int64_t m = std::min(mb, len - t0);
+      bool commit = m == mb && t0 + m < len;
       Value kc = t.extractSlice(kh, {0, t0, 0}, {seqs, m, dk});
-      Value z = w ? t.matmul(kc, t.transposeLast2(w)) : Value();
-      if (z)
-        out = t.insertSlice(z, out, {0, t0, 0});
-      if (m == mb && t0 + m < len) {
-        Value r = z ? t.sub(z, kc) : t.neg(kc);
-        Value gw = t.matmul(t.transposeLast2(r), kc);
-        Value step = t.scale(gw, innerLr);
-        w = w ? t.sub(w, step) : t.neg(step);
+      if (!w) {
+        if (commit)
+          w = t.scale(t.matmul(t.transposeLast2(kc), kc), innerLr);
+        continue;
       }
+      std::string name = llvm::formatv(
+          "ttt_seed_chunk_{0}x{1}x{2}_lr{3:x}{4}", seqs, m, dk,
+          llvm::bit_cast<uint32_t>(float(innerLr)), commit ? "_commit" : "");
+      SmallVector<Value> args = {kc, w};
+      func::FuncOp chunk =
+          outlined(module, name, ValueRange(args).getTypes(),
+                   [&](TensorOps &ct, ValueRange a) -> SmallVector<Value> {
+                     Value z = ct.matmul(a[0], ct.transposeLast2(a[1]));
+                     if (!commit)
+                       return {z};
+                     Value gw =
+                         ct.matmul(ct.transposeLast2(ct.sub(z, a[0])), a[0]);
+                     return {z, ct.sub(a[1], ct.scale(gw, innerLr))};
+                   });
+      auto call = func::CallOp::create(rewriter, op.getLoc(), chunk, args);
+      out = t.insertSlice(call.getResult(0), out, {0, t0, 0});
+      if (commit)
+        w = call.getResult(1);
     }
     Value zAll = t.collapse(out, Re{{0, 1}, {2}});
     rewriter.replaceOp(op, bitLinear(t, zAll, op.getUpWeight(), bits));

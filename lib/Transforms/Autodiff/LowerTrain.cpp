@@ -11,6 +11,7 @@
 #include "bitttt/Transforms/Builders.h"
 #include "bitttt/Transforms/Passes.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -248,7 +249,21 @@ struct LowerTrainPass
     patterns.add<LatentBitLinearPattern, LMHeadGemmPattern, CrossEntropyPattern,
                  EmbeddingGradPattern, AdamWPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // Broadcasts, transposes and sums as generics: elementwise fusion then
+    // folds them into the loops around them (the backward pass is mostly
+    // such chains), leaving GEMMs named for the GEMM kernels.
+    SmallVector<linalg::LinalgOp> named;
+    getOperation().walk([&](Operation *op) {
+      if (isa<linalg::BroadcastOp, linalg::TransposeOp, linalg::ReduceOp>(op))
+        named.push_back(cast<linalg::LinalgOp>(op));
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : named) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::generalizeNamedOp(rewriter, op)))
+        return signalPassFailure();
+    }
   }
 };
 

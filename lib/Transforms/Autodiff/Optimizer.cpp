@@ -154,8 +154,8 @@ struct OptimizerPass : mlir::bitttt::impl::BitTTTOptimizerBase<OptimizerPass> {
       auto upd = AdamWOp::create(
           b, loc, TypeRange{params[i].type, params[i].type, params[i].type},
           arg(0, i), g, arg(1, i), arg(2, i), lr, step,
-          b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
-          b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
+          b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
+          b.getF64FloatAttr(eps), b.getF64FloatAttr(wd));
       newP.push_back(upd.getParamOut());
       newM.push_back(upd.getExpAvgOut());
       newV.push_back(upd.getExpAvgSqOut());

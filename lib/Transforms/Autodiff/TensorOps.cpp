@@ -19,6 +19,10 @@ Value TensorOps::filled(ArrayRef<int64_t> shape, double value) {
   return linalg::FillOp::create(b, loc, v, empty).getResult(0);
 }
 
+Value TensorOps::emptyLike(Value v) {
+  return tensor::EmptyOp::create(b, loc, shape(v), b.getF32Type());
+}
+
 Value TensorOps::splat(ArrayRef<int64_t> shape, double value) {
   auto type = f32Type(shape);
   return arith::ConstantOp::create(

@@ -31,6 +31,8 @@ public:
   Value filled(ArrayRef<int64_t> shape, double value);
   Value zeros(ArrayRef<int64_t> shape) { return filled(shape, 0.0); }
   Value zerosLike(Value v) { return zeros(shape(v)); }
+  /// An uninitialized tensor of v's shape (a destination).
+  Value emptyLike(Value v);
   /// A splat `arith.constant` (folded into the consumer's loop body by
   /// elementwise fusion, so it never becomes a buffer of its own).
   Value splat(ArrayRef<int64_t> shape, double value);

@@ -166,10 +166,15 @@ struct Matmul : MatmulRule<Matmul, linalg::MatmulOp> {};
 struct BatchMatmul : MatmulRule<BatchMatmul, linalg::BatchMatmulOp> {};
 
 struct Fill : Rule<Fill, linalg::FillOp> {
-  // Fills of constants are never on a gradient path; a filled init that
-  // is (a matmul's accumulator) passes nothing on.
-  LogicalResult vjp(linalg::FillOp, TensorOps &, ArrayRef<Value>,
-                    SmallVectorImpl<Value> &) const {
+  // y = fill(v): dv = Σ dy. The init's contents are overwritten: none.
+  LogicalResult vjp(linalg::FillOp op, TensorOps &t, ArrayRef<Value> g,
+                    SmallVectorImpl<Value> &d) const {
+    SmallVector<int64_t> all;
+    for (int64_t i = 0, e = TensorOps::shape(g[0]).size(); i < e; ++i)
+      all.push_back(i);
+    Value sum = all.empty() ? g[0] : t.reduceSum(g[0], all);
+    d[0] =
+        tensor::ExtractOp::create(t.builder(), t.location(), sum, ValueRange{});
     return success();
   }
 };

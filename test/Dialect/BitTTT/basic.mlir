@@ -130,10 +130,10 @@ func.func @adamw(%p: tensor<64x32xf32>, %g: tensor<64x32xf32>, %m: tensor<64x32x
                  %v: tensor<64x32xf32>, %lr: f32, %t: i64)
     -> (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>) {
   // CHECK: %{{.*}}, %{{.*}}, %{{.*}} = bitttt.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} lr(%{{.*}}) step(%{{.*}}) : tensor<64x32xf32>
-  // GENERIC: "bitttt.adamw"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{beta1 = 0.899999976 : f32, beta2 = 0.949999988 : f32, eps = 9.99999993E-9 : f32, weight_decay = 1.000000e-01 : f32}>
+  // GENERIC: "bitttt.adamw"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{beta1 = 9.000000e-01 : f64, beta2 = 0.94999999999999996 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-01 : f64}>
   %p1, %m1, %v1 = bitttt.adamw %p, %g, %m, %v lr(%lr) step(%t) : tensor<64x32xf32>
-  // CHECK: bitttt.adamw %{{.*}} lr(%{{.*}}) step(%{{.*}}) {beta2 = 9.990000e-01 : f32, weight_decay = 0.000000e+00 : f32} : tensor<64x32xf32>
-  %p2, %m2, %v2 = bitttt.adamw %p1, %g, %m1, %v1 lr(%lr) step(%t) {beta2 = 0.999 : f32, weight_decay = 0.0 : f32} : tensor<64x32xf32>
+  // CHECK: bitttt.adamw %{{.*}} lr(%{{.*}}) step(%{{.*}}) {beta2 = 0.99899999999999999 : f64, weight_decay = 0.000000e+00 : f64} : tensor<64x32xf32>
+  %p2, %m2, %v2 = bitttt.adamw %p1, %g, %m1, %v1 lr(%lr) step(%t) {beta2 = 0.999 : f64, weight_decay = 0.0 : f64} : tensor<64x32xf32>
   return %p2, %m2, %v2 : tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>
 }
 

@@ -633,7 +633,7 @@ func.func @cross_entropy_targets(%l: tensor<8x64xf32>, %t: tensor<7xi32>) {
 
 func.func @adamw_beta1(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'beta1' must be in [0, 1), got 1}}
-  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta1 = 1.0 : f32} : tensor<4xf32>
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta1 = 1.0 : f64} : tensor<4xf32>
   return
 }
 
@@ -641,7 +641,7 @@ func.func @adamw_beta1(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 
 func.func @adamw_beta2(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'beta2' must be in [0, 1), got -0.5}}
-  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta2 = -0.5 : f32} : tensor<4xf32>
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {beta2 = -0.5 : f64} : tensor<4xf32>
   return
 }
 
@@ -649,7 +649,7 @@ func.func @adamw_beta2(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 
 func.func @adamw_eps(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'eps' must be positive and finite, got 0}}
-  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {eps = 0.0 : f32} : tensor<4xf32>
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {eps = 0.0 : f64} : tensor<4xf32>
   return
 }
 
@@ -657,7 +657,7 @@ func.func @adamw_eps(%p: tensor<4xf32>, %lr: f32, %t: i64) {
 
 func.func @adamw_weight_decay(%p: tensor<4xf32>, %lr: f32, %t: i64) {
   // expected-error @+1 {{attribute 'weight_decay' must be >= 0 and finite, got -0.1}}
-  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {weight_decay = -0.1 : f32} : tensor<4xf32>
+  %a:3 = bitttt.adamw %p, %p, %p, %p lr(%lr) step(%t) {weight_decay = -0.1 : f64} : tensor<4xf32>
   return
 }
 

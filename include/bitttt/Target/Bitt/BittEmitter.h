@@ -8,6 +8,7 @@
 #include "bitttt/Target/CPU/EntryAbi.h"
 
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <map>
 #include <string>
@@ -30,6 +31,14 @@ struct BittContents {
   /// The functions the header lists (the runtime calls them).
   std::vector<std::string> functions = {"prefill", "decode"};
   std::map<std::string, std::string> artifacts; ///< target → shared object
+
+  /// With --train: the training artifacts (target → shared object), their
+  /// entry ABI (train_step, train_grad, train_apply) and the header's
+  /// "train" object (batch, context, optimizer); the latent f32 weights the
+  /// trainer starts from are stored too (docs/training.md).
+  std::map<std::string, std::string> trainArtifacts;
+  EntryAbi trainAbi;
+  llvm::json::Object trainInfo;
 };
 
 /// Packs the checkpoint's BitLinear weights (format::packTernary), gathers

@@ -50,6 +50,33 @@ def BitTTTVectorizeElementwise
   ];
 }
 
+def BitTTTVectorizeMatmul
+    : Pass<"bitttt-vectorize-matmul", "mlir::func::FuncOp"> {
+  let summary = "Tile and vectorize f32 matmuls and batch matmuls for x86";
+  let description = [{
+    Every `linalg.matmul` / `linalg.batch_matmul` on static f32 tensors is
+    tiled into register tiles of R rows × 2 vectors of the target's f32 lanes
+    (6 × 16 on x86-64-v3, 12 × 32 on x86-64-v4) with `scf.for` over N, then
+    M, then K, and each tile vectorized (`linalg::vectorize`); the K loop
+    carries one accumulator per row and `vector.contract` is lowered through
+    outer products to FMAs. Remainder rows and columns are split off into
+    their own, smaller static tiles (no masks). Above 4 Mflop the work runs
+    in an `scf.forall` over whole tiles: the batch, else blocks of rows
+    while B fits in L2 beside them (512 KiB), else blocks of columns. K
+    above 256 runs in blocks. A `linalg.fill` init becomes the
+    accumulators' initial value (when K is not blocked).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
+           "x86-64 target (CpuTargets.def) whose f32 lanes size the tiles">
+  ];
+  let dependentDialects = [
+    "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
   let summary = "Lower bitttt.dot_2bit_i8 to x86 int8 dot-product intrinsics";
   let description = [{

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # First command of the README: install what bitttt needs (idempotent), build
-# everything, and run the main job on the bundled example.
+# everything, and run the main job: train a model from text and talk to it.
 #
-#   scripts/bootstrap.sh              install + build + run the example
+#   scripts/bootstrap.sh              install + build + train + generate
 #   scripts/bootstrap.sh --deps-only  install only (used by .ci/run)
+#   BITTTT_TEXT="a.txt b.txt" scripts/bootstrap.sh   train on your own text
+#   BITTTT_TRAIN_SECONDS=600 scripts/bootstrap.sh    train longer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +14,7 @@ APT_PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   nlohmann-json3-dev libgtest-dev libopenblas-dev
   libpcre2-dev libcli11-dev libxxhash-dev pkg-config gnuplot-nox
-  python3-venv python3-setuptools python3-torch python3-numpy
+  python3-venv python3-setuptools python3-torch python3-numpy fortunes
 )
 
 missing=()
@@ -39,18 +41,33 @@ fi
 
 bash scripts/build.sh
 
-# Main job: a small random model from the reference implementation
-# (config examples/tiny/config.json) with a byte-level BPE tokenizer that
-# bitttt-run trains on this repository's docs, compiled for this CPU's x86
-# levels and run: text in, text out (a random model writes gibberish, the
-# pipeline is the point), and the perplexity of a docs file.
-echo "== main job: train a tokenizer, make a random tiny model, compile it, generate text"
-mkdir -p build/example
+# Main job (docs/training.md): a byte-level BPE tokenizer and a small
+# Bit-TTT model (examples/fortunes/config.json) trained from text on this
+# CPU for about two minutes by the compiled training step, exported, and
+# asked to continue a prompt. The text is Debian's `fortunes` (about
+# 2.6 MB of English) unless BITTTT_TEXT names files.
+OUT=build/example
+TEXT=${BITTTT_TEXT:-$(ls /usr/share/games/fortunes/* | grep -v -E '\.(dat|u8)$|/ascii-art$')}
+SECONDS_BUDGET=${BITTTT_TRAIN_SECONDS:-120}
+echo "== main job: tokenizer, data, model, compiled training (${SECONDS_BUDGET} s), generation"
+mkdir -p "$OUT"
+# shellcheck disable=SC2086
+build/bin/bitttt-run tokenizer train --vocab-size 2048 --special "<|endoftext|>" \
+  -o "$OUT/tokenizer.json" $TEXT
+# shellcheck disable=SC2086
+build/bin/bitttt-run data prepare --tokenizer "$OUT/tokenizer.json" -o "$OUT/data" $TEXT
 PYTHONPATH=python .venv/bin/python -m bitttt_ref make-random \
-  --config examples/tiny/config.json --seed 1 build/example/model
-build/bin/bitttt-run tokenizer train --vocab-size 512 --special "<|endoftext|>" \
-  -o build/example/model/tokenizer.json README.md docs/*.md
-build/bin/bitttt-compile build/example/model -o build/example/tiny.bitt
-build/bin/bitttt-run inspect build/example/tiny.bitt
-build/bin/bitttt-run generate build/example/tiny.bitt -p "The runtime" -n 24 --temp 0
-build/bin/bitttt-run eval build/example/tiny.bitt docs/tokenizer.md
+  --config examples/fortunes/config.json --seed 1 "$OUT/init"
+cp "$OUT/tokenizer.json" "$OUT/init/tokenizer.json"
+build/bin/bitttt-compile "$OUT/init" --train --batch 8 --context 64 -o "$OUT/train.bitt"
+rm -rf "$OUT/run" && mkdir -p "$OUT/run"
+build/bin/bitttt-run train "$OUT/train.bitt" --data "$OUT/data" --out "$OUT/run" \
+  --steps 300 --warmup 30 --lr 2e-3 --min-lr 1e-4 --eval-every 50 --save-every 100 \
+  --time-limit "$SECONDS_BUDGET" > "$OUT/run/summary.json" || {
+    status=$?; [ "$status" -eq 130 ] || exit "$status"; }
+build/bin/bitttt-run generate "$OUT/run/model.bitt" -p "The meaning of life is" -n 48 \
+  --temp 0.7 --seed 1
+echo "== trained model:  $OUT/run/model.bitt (inference), $OUT/run/model/ (model directory)"
+echo "== checkpoints:    $OUT/run/checkpoints/ (resume: bitttt-run train $OUT/train.bitt --data $OUT/data --out $OUT/run --resume $OUT/run ...)"
+echo "== loss curve:     $OUT/run/loss.png  (metrics: $OUT/run/metrics.jsonl)"
+echo "== summary:        $(cat "$OUT/run/summary.json")"

@@ -147,3 +147,24 @@ Value mlir::bitttt::buildRowParallel(
       });
   return rowLoop.getResult(0);
 }
+
+std::pair<Value, Value> mlir::bitttt::buildRowMaxSumExp(TensorBuilder &tb,
+                                                        Value x) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  Type f32 = b.getF32Type();
+  SmallVector<OpFoldResult> rows = {tb.sizes(x)[0]};
+  AffineMap id = tb.identity(2), row = tb.dims(2, {0});
+  Value max = tb.generic(
+      x, tb.filled(rows, f32, -std::numeric_limits<double>::infinity()),
+      {id, row}, {kPar, kRed}, [](ImplicitLocOpBuilder &nb, ValueRange a) {
+        return arith::MaximumFOp::create(nb, a[0], a[1]).getResult();
+      });
+  Value sum = tb.generic(
+      {x, max}, tb.filled(rows, f32, 0.0), {id, row, row}, {kPar, kRed},
+      [](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
+        Value e =
+            math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
+        return arith::AddFOp::create(nb, a[2], e);
+      });
+  return {max, sum};
+}

@@ -465,7 +465,7 @@ class Trainer:
 
     def load(self, path: str) -> dict:
         import json
-        extra = C()
+        extra = ctypes.c_char_p()
         _check(lib.bitttt_trainer_load(self._h, os.fsencode(path), ctypes.byref(extra)))
         return json.loads(extra.value.decode()) if extra.value else {}
 

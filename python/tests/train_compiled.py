@@ -25,6 +25,31 @@ COMPILE = os.path.join(compiled.BUILD, "bin", "bitttt-compile")
 _DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64}
 
 
+def _run(cmd, stdin=None):
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def compile_train_module(mlir, workdir, march="x86-64-v3", options=""):
+    """A @train_loss module (file ``mlir``) through bitttt-train-pipeline,
+    mlir-translate and clang into ``workdir``: (ctypes library, its
+    ``bitttt_abi`` functions)."""
+    pipeline = f"--bitttt-train-pipeline=target={march} {options}".strip()
+    llvm_dialect = _run([compiled.OPT, mlir, pipeline])
+    llvm_ir = _run([compiled.TRANSLATE, "--mlir-to-llvmir"], llvm_dialect)
+    ll, so = os.path.join(workdir, "t.ll"), os.path.join(workdir, "t.so")
+    with open(ll, "w") as f:
+        f.write(llvm_ir)
+    _run([compiled.CLANG, "-O2", *cpu_targets.clang_flags(march), "-shared", "-fPIC",
+          "-Wno-override-module", "-o", so, ll])
+    lib = ctypes.CDLL(so)
+    # `const char bitttt_abi[]`: the symbol is the array itself.
+    start = ctypes.addressof(ctypes.c_char.in_dll(lib, "bitttt_abi"))
+    return lib, json.loads(ctypes.c_char_p(start).value.decode())["functions"]
+
+
 class CompiledTrainer:
     def __init__(self, model_dir, batch, context, march="x86-64-v3",
                  options=""):
@@ -33,26 +58,11 @@ class CompiledTrainer:
         mlir = os.path.join(d, "train.mlir")
         self._run([COMPILE, model_dir, "--train", f"--batch={batch}",
                    f"--context={context}", "-o", mlir])
-        pipeline = f"--bitttt-train-pipeline=target={march} {options}".strip()
-        llvm_dialect = self._run([compiled.OPT, mlir, pipeline])
-        llvm_ir = self._run([compiled.TRANSLATE, "--mlir-to-llvmir"], llvm_dialect)
-        ll, so = os.path.join(d, "t.ll"), os.path.join(d, "t.so")
-        with open(ll, "w") as f:
-            f.write(llvm_ir)
-        self._run([compiled.CLANG, "-O2", *cpu_targets.clang_flags(march),
-                   "-shared", "-fPIC", "-Wno-override-module", "-o", so, ll])
-        self.lib = ctypes.CDLL(so)
-        # `const char bitttt_abi[]`: the symbol is the array itself.
-        start = ctypes.addressof(ctypes.c_char.in_dll(self.lib, "bitttt_abi"))
-        abi = ctypes.c_char_p(start).value
-        self.abi = json.loads(abi.decode())["functions"]
+        self.lib, self.abi = compile_train_module(mlir, d, march, options)
 
     @staticmethod
     def _run(cmd, stdin=None):
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
-        return proc.stdout
+        return _run(cmd, stdin)
 
     def call(self, name, bind):
         """Calls @name; ``bind(role, name)`` gives each input's array (in

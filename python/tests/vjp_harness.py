@@ -19,15 +19,13 @@ a result that returns an argument as if it were an in-place update
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import subprocess
 import tempfile
 
 import numpy as np
 
 import compiled
-import cpu_targets
+import train_compiled
 
 _DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64}
 
@@ -81,28 +79,14 @@ class GradFunction:
         src = os.path.join(d, "loss.mlir")
         with open(src, "w") as f:
             f.write(source)
-        llvm_dialect = self._run([compiled.OPT, src,
-                                  f"--bitttt-train-pipeline=target={march}"])
-        llvm_ir = self._run([compiled.TRANSLATE, "--mlir-to-llvmir"], llvm_dialect)
-        ll, so = os.path.join(d, "t.ll"), os.path.join(d, "t.so")
-        with open(ll, "w") as f:
-            f.write(llvm_ir)
-        self._run([compiled.CLANG, "-O2", *cpu_targets.clang_flags(march),
-                   "-shared", "-fPIC", "-Wno-override-module", "-o", so, ll])
-        self.lib = ctypes.CDLL(so)
-        start = ctypes.addressof(ctypes.c_char.in_dll(self.lib, "bitttt_abi"))
-        self.abi = json.loads(ctypes.c_char_p(start).value.decode())["functions"]
+        try:
+            self.lib, self.abi = train_compiled.compile_train_module(src, d, march)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}\n--- source:\n{source}") from None
         fn = self.abi["train_grad"]
         self.entry = getattr(self.lib, fn["symbol"])
         self.entry.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
         self.entry.restype = None
-
-    def _run(self, cmd, stdin=None):
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n"
-                               f"{proc.stderr[-4000:]}\n--- source:\n{self.source}")
-        return proc.stdout
 
     def __call__(self, params, data=None):
         """(loss, {name: gradient}) at ``params`` ({name: array}); ``data`` is

@@ -344,17 +344,23 @@ Status apply(bitttt_trainer &t, float lr, float &gradNorm) {
     return Status::error(ErrorCode::InvalidArgument,
                          "learning rate " + std::to_string(lr) +
                              " is not a finite value >= 0");
-  float inv = 1.0f / float(t.accumulated);
+  // Check everything before changing anything (a refused apply can be
+  // retried).
   for (const std::string &name : t.names) {
-    float *a = static_cast<float *>(t.acc[name].data());
-    for (int64_t i = 0, n = product(t.shapes[name]); i < n; ++i) {
-      if (t.accumulated > 1)
-        a[i] *= inv;
+    const float *a = static_cast<const float *>(t.acc[name].data());
+    for (int64_t i = 0, n = product(t.shapes[name]); i < n; ++i)
       if (!std::isfinite(a[i]))
         return Status::error(ErrorCode::InvalidArgument,
                              "the gradient of '" + name +
                                  "' is not finite (NaN or Inf): the step "
                                  "was not applied");
+  }
+  if (t.accumulated > 1) { // the mean: sum, then divide (as the reference)
+    float count = float(t.accumulated);
+    for (const std::string &name : t.names) {
+      float *a = static_cast<float *>(t.acc[name].data());
+      for (int64_t i = 0, n = product(t.shapes[name]); i < n; ++i)
+        a[i] /= count;
     }
   }
   int64_t step = t.step + 1;
@@ -609,7 +615,10 @@ bitttt_status bitttt_trainer_step(bitttt_trainer *t, const int32_t *tokens,
                                   "the loss is not finite (NaN or Inf): the "
                                   "step was not applied"));
     }
-    return report(apply(*t, lr, *gradNorm));
+    // A refused step leaves nothing pending.
+    Status s = apply(*t, lr, *gradNorm);
+    t->accumulated = 0;
+    return report(s);
   });
 }
 

@@ -214,9 +214,8 @@ void run(CLI::App &cmd, TrainOptions &o) {
                     ", this run has " + v.dump() +
                     " (a resumed run keeps the options of the run it "
                     "continues)");
-    bestVal = e.value("best_val", double(INFINITY));
-    if (e.value("best_val", json()).is_null())
-      bestVal = INFINITY;
+    const json &best = e.contains("best_val") ? e["best_val"] : json();
+    bestVal = best.is_number() ? best.get<double>() : INFINITY;
     int64_t at = bitttt_trainer_step_count(tr);
     truncateAfterStep(metricsPath, at);
     std::fprintf(stderr, "resumed from %s at step %lld\n", path.c_str(),

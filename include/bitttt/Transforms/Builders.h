@@ -72,6 +72,10 @@ Value buildRowParallel(
     function_ref<Value(ImplicitLocOpBuilder &, Value row, Value token)>
         element);
 
+/// Per-row max and Σ exp(x − max) of a [N, V] f32 tensor (the stable
+/// log-sum-exp of cross-entropy and its softmax): ([N], [N]).
+std::pair<Value, Value> buildRowMaxSumExp(TensorBuilder &tb, Value x);
+
 /// sigmoid(x) = 1 / (1 + exp(-x)) on an f32 scalar.
 Value buildSigmoid(ImplicitLocOpBuilder &b, Value x);
 /// silu(g)·u = g·sigmoid(g)·u on f32 scalars (SwiGLU's gate).

@@ -96,18 +96,7 @@ struct CrossEntropyPattern : OpRewritePattern<CrossEntropyOp> {
     Type f32 = b.getF32Type();
     SmallVector<OpFoldResult> r = {b.getIndexAttr(rows)};
     AffineMap id = tb.identity(2), row = tb.dims(2, {0});
-    Value max = tb.generic(
-        x, tb.filled(r, f32, -std::numeric_limits<double>::infinity()),
-        {id, row}, {kPar, kRed}, [](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return arith::MaximumFOp::create(nb, a[0], a[1]).getResult();
-        });
-    Value sum = tb.generic(
-        {x, max}, tb.filled(r, f32, 0.0), {id, row, row}, {kPar, kRed},
-        [](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-          Value e =
-              math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
-          return arith::AddFOp::create(nb, a[2], e);
-        });
+    auto [max, sum] = buildRowMaxSumExp(tb, x);
     Value picked = tb.generic(
         {x, op.getTargets()}, tb.filled(r, f32, 0.0), {id, row, row},
         {kPar, kRed}, [](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {

@@ -399,18 +399,7 @@ struct CrossEntropyRule : Rule<CrossEntropyRule, CrossEntropyOp> {
     SmallVector<OpFoldResult> rows = {b.getIndexAttr(s[0])};
     SmallVector<OpFoldResult> all = tb.sizes(x);
     AffineMap id = tb.identity(2), row = tb.dims(2, {0});
-    Value max = tb.generic(
-        x, tb.filled(rows, f32, -std::numeric_limits<double>::infinity()),
-        {id, row}, {kPar, kRed}, [](ImplicitLocOpBuilder &nb, ValueRange a) {
-          return arith::MaximumFOp::create(nb, a[0], a[1]).getResult();
-        });
-    Value sum = tb.generic(
-        {x, max}, tb.filled(rows, f32, 0.0), {id, row, row}, {kPar, kRed},
-        [](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-          Value e =
-              math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
-          return arith::AddFOp::create(nb, a[2], e);
-        });
+    auto [max, sum] = buildRowMaxSumExp(tb, x);
     Value scale = arith::DivFOp::create(
         b, g[0], arith::ConstantOp::create(b, b.getF32FloatAttr(double(s[0]))));
     d[0] = tb.map(

@@ -698,3 +698,40 @@ def test_trainer_load_refuses_another_model_and_changes_nothing(built, tmp_path,
     assert tr.step_count == 1
     for n, v in trainer_params(tr, before).items():
         np.testing.assert_array_equal(v, before[n], err_msg=n)
+
+
+def test_config_file_and_accumulation_match_flags(built, data, tmp_path):
+    """`--config FILE` sets the same options as flags (the command line wins
+    over the file); `--accum 2` equals the reference's accumulated step."""
+    cfg = tmp_path / "train.json"
+    cfg.write_text(json.dumps({"steps": 4, "lr": 3e-3, "warmup": 2, "accum": 2,
+                               "eval-every": 2, "save-every": 2, "seed": 5}))
+    a = tf.run_train(built["linear-f32"].bitt, tmp_path / "A", *data, "--config", cfg,
+                     "--steps", "3")
+    assert a.returncode == 0, a.stderr
+    b = tf.run_train(built["linear-f32"].bitt, tmp_path / "B", *data, "--steps", "3",
+                     "--lr", "3e-3", "--warmup", "2", "--accum", "2", "--eval-every", "2",
+                     "--save-every", "2", "--seed", "5")
+    assert b.returncode == 0, b.stderr
+    ma = tf.metrics(str(tmp_path / "A" / "metrics.jsonl"))
+    assert ma == tf.metrics(str(tmp_path / "B" / "metrics.jsonl"))
+    assert [r["step"] for r in ma if "loss" in r] == [1, 2, 3]
+    # The reference, accum 2, same windows (same seed), same schedule.
+    ref = built["linear-f32"].reference()
+    rt = RefTrainer(ref, TrainConfig(batch=B, context=T, steps=3, lr=3e-3, warmup=2,
+                                     min_lr=1e-5, accum=2, seed=5))
+    toks = read_tokens(data[0])
+    for r in (x for x in ma if "loss" in x):
+        got = rt.step(toks)
+        assert rel(r["loss"], got["loss"]) <= 1e-4, (r, got)
+
+
+def test_config_file_errors_name_the_field(built, data, tmp_path):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps({"stpes": 4}))
+    r = tf.run_train(built["linear-f32"].bitt, tmp_path / "C", *data, "--config", cfg)
+    assert r.returncode == 1
+    assert "unknown field 'stpes'" in r.stderr and str(cfg) in r.stderr
+    cfg.write_text(json.dumps({"steps": "many"}))
+    r = tf.run_train(built["linear-f32"].bitt, tmp_path / "C", *data, "--config", cfg)
+    assert r.returncode == 1 and "field 'steps'" in r.stderr, r.stderr

@@ -59,12 +59,6 @@ struct Xoshiro {
 struct Buffer {
   std::string role, name, dtype;
   std::vector<int64_t> shape;
-  size_t bytes() const {
-    size_t n = dtype == "F32" || dtype == "I32" ? 4 : 8;
-    for (int64_t d : shape)
-      n *= size_t(d);
-    return n;
-  }
 };
 
 struct TrainFunction {
@@ -228,8 +222,7 @@ Status bindFunctions(bitttt_trainer &t, const json &train,
           h.value(key, json()) != c.value(key, json()))
         return formatError(path + ": header field 'bitttt.train.functions." +
                            std::string(name) + "." + key +
-                           "' disagrees with the compiled code (" +
-                           own.dump().substr(0, 300) + ")");
+                           "' disagrees with the compiled code");
     TrainFunction &fn = std::string(name) == "train_grad" ? t.grad : t.apply;
     void *entry = t.artifact->symbol(fn.symbol, error);
     if (!entry)

@@ -251,19 +251,20 @@ bool endsWith(const std::string &s, const char *suffix) {
   size_t n = std::strlen(suffix);
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
-bool isWide(const std::string &path) {
-  return endsWith(path, ".u32") || endsWith(path, ".u32.bin");
-}
 } // namespace
 
+bool isWideTokenFile(const std::string &path) {
+  return endsWith(path, ".u32") || endsWith(path, ".u32.bin");
+}
+
 bool isTokenFile(const std::string &path) {
-  return endsWith(path, ".bin") || isWide(path);
+  return endsWith(path, ".bin") || isWideTokenFile(path);
 }
 
 const char *tokenFileSuffix(bool wide) { return wide ? ".u32.bin" : ".bin"; }
 
 std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab) {
-  bool wide = isWide(path);
+  bool wide = isWideTokenFile(path);
   std::string bytes = readFile(path);
   size_t width = wide ? 4 : 2;
   if (bytes.size() % width)

@@ -138,6 +138,8 @@ private:
 // `.u32.bin` u32 little endian.
 /// Whether `path` names a token file (rather than text).
 bool isTokenFile(const std::string &path);
+/// Whether a token file holds u32 ids (`.u32`, `.u32.bin`), else u16.
+bool isWideTokenFile(const std::string &path);
 /// ".u32.bin" for u32 ids, ".bin" for u16.
 const char *tokenFileSuffix(bool wide);
 /// The ids of a token file, each checked against [0, vocab).

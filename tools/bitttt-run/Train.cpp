@@ -56,7 +56,7 @@ struct TokenFile {
   int width = 2;
   int64_t count = 0;
   TokenFile(const std::string &p, size_t vocab) : path(p) {
-    width = (p.size() >= 4 && p.rfind(".u32") != std::string::npos) ? 4 : 2;
+    width = isWideTokenFile(p) ? 4 : 2;
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       throw Error(p + ": cannot open: " + std::strerror(errno));

@@ -25,12 +25,6 @@ using namespace mlir::bitttt;
 
 namespace {
 
-Value filledWith(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                 Value scalar) {
-  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type());
-  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
-}
-
 // y = ((xq · Wqᵀ) · γ) / s, the dot an f32 GEMM of integer values.
 struct LatentBitLinearPattern : OpRewritePattern<BitLinearOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -38,28 +32,14 @@ struct LatentBitLinearPattern : OpRewritePattern<BitLinearOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.getScale() || !isa<RankedTensorType>(op.getWeight().getType()))
       return rewriter.notifyMatchFailure(op, "packed weight");
-    Location loc = op.getLoc();
-    TensorOps t(rewriter, loc);
-    Value x = op.getInput(), w = op.getWeight();
-    auto xt = cast<RankedTensorType>(x.getType());
-    auto wt = cast<RankedTensorType>(w.getType());
-    auto wq = WeightQuantOp::create(
-        rewriter, loc,
-        RankedTensorType::get(wt.getShape(), rewriter.getI8Type()),
-        rewriter.getF32Type(), w);
-    Value wf = arith::SIToFPOp::create(rewriter, loc, wt, wq.getCodes());
-    Value xf = x, scales;
-    if (op.getActBits() != 0) {
-      auto aq = ActQuantOp::create(
-          rewriter, loc,
-          RankedTensorType::get(xt.getShape(), rewriter.getI8Type()),
-          RankedTensorType::get({xt.getDimSize(0)}, rewriter.getF32Type()), x);
-      xf = arith::SIToFPOp::create(rewriter, loc, xt, aq.getCodes());
-      scales = aq.getScales();
-    }
+    TensorOps t(rewriter, op.getLoc());
+    auto [wf, gamma] = t.weightCodes(op.getWeight());
+    Value xf = op.getInput(), scales;
+    if (op.getActBits() != 0)
+      std::tie(xf, scales) = t.actCodes(op.getInput());
     Value dot = t.matmul(xf, t.transposeLast2(wf));
     ArrayRef<int64_t> s = TensorOps::shape(dot);
-    Value y = t.mul(dot, filledWith(rewriter, loc, s, wq.getScale()));
+    Value y = t.mul(dot, t.filledWith(s, gamma));
     if (scales)
       y = t.div(y, t.broadcastLast(scales, s));
     rewriter.replaceOp(op, y);

@@ -145,11 +145,8 @@ struct OptimizerPass : mlir::bitttt::impl::BitTTTOptimizerBase<OptimizerPass> {
     SmallVector<Value> newP, newM, newV;
     for (size_t i = 0; i < n; ++i) {
       Value g = arg(3, i);
-      if (clip) {
-        Value empty = tensor::EmptyOp::create(b, loc, params[i].type.getShape(),
-                                              b.getF32Type());
-        g = t.mul(g, linalg::FillOp::create(b, loc, clip, empty).getResult(0));
-      }
+      if (clip)
+        g = t.mul(g, t.filledWith(params[i].type.getShape(), clip));
       double wd = decays(params[i]) ? weightDecay : 0.0;
       auto upd = AdamWOp::create(
           b, loc, TypeRange{params[i].type, params[i].type, params[i].type},

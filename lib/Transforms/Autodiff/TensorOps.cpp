@@ -1,5 +1,6 @@
 //===- TensorOps.cpp - the tensor primitives of training ------------------===//
 #include "TensorOps.h"
+#include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -17,6 +18,27 @@ Value TensorOps::filled(ArrayRef<int64_t> shape, double value) {
   Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type());
   Value v = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
   return linalg::FillOp::create(b, loc, v, empty).getResult(0);
+}
+
+Value TensorOps::filledWith(ArrayRef<int64_t> shape, Value scalar) {
+  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type());
+  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+}
+
+std::pair<Value, Value> TensorOps::weightCodes(Value w) {
+  auto wt = cast<RankedTensorType>(w.getType());
+  auto q = WeightQuantOp::create(
+      b, loc, RankedTensorType::get(wt.getShape(), b.getI8Type()),
+      b.getF32Type(), w);
+  return {arith::SIToFPOp::create(b, loc, wt, q.getCodes()), q.getScale()};
+}
+
+std::pair<Value, Value> TensorOps::actCodes(Value x) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto q = ActQuantOp::create(
+      b, loc, RankedTensorType::get(xt.getShape(), b.getI8Type()),
+      RankedTensorType::get({xt.getDimSize(0)}, b.getF32Type()), x);
+  return {arith::SIToFPOp::create(b, loc, xt, q.getCodes()), q.getScales()};
 }
 
 Value TensorOps::emptyLike(Value v) {

@@ -30,6 +30,8 @@ public:
   /// tensor.empty + linalg.fill.
   Value filled(ArrayRef<int64_t> shape, double value);
   Value zeros(ArrayRef<int64_t> shape) { return filled(shape, 0.0); }
+  /// tensor.empty + linalg.fill with a runtime f32 scalar.
+  Value filledWith(ArrayRef<int64_t> shape, Value scalar);
   Value zerosLike(Value v) { return zeros(shape(v)); }
   /// An uninitialized tensor of v's shape (a destination).
   Value emptyLike(Value v);
@@ -70,6 +72,13 @@ public:
   Value extractSlice(Value x, ArrayRef<int64_t> offsets,
                      ArrayRef<int64_t> sizes);
   Value insertSlice(Value src, Value dest, ArrayRef<int64_t> offsets);
+  /// A latent BitLinear weight's ternary codes as f32 and its scale γ
+  /// (bitttt.weight_quant).
+  std::pair<Value, Value> weightCodes(Value w);
+  /// An input's int8 codes as f32 and its per-row scales s
+  /// (bitttt.act_quant).
+  std::pair<Value, Value> actCodes(Value x);
+
   Value expand(Value x, ArrayRef<int64_t> shape,
                ArrayRef<SmallVector<int64_t, 2>> reassociation);
   Value collapse(Value x, ArrayRef<SmallVector<int64_t, 2>> reassociation);

@@ -254,31 +254,16 @@ struct FromElements : Rule<FromElements, tensor::FromElementsOp> {
 
 /// γ·Wq as f32 (the straight-through weight of a latent BitLinear).
 Value dequantizedWeight(TensorOps &t, Value w) {
-  OpBuilder &b = t.builder();
-  Location loc = t.location();
-  auto wt = cast<RankedTensorType>(w.getType());
-  auto q = WeightQuantOp::create(
-      b, loc, RankedTensorType::get(wt.getShape(), b.getI8Type()),
-      b.getF32Type(), w);
-  Value codes = arith::SIToFPOp::create(b, loc, wt, q.getCodes());
-  Value empty = tensor::EmptyOp::create(b, loc, wt.getShape(), b.getF32Type());
-  Value gamma =
-      linalg::FillOp::create(b, loc, q.getScale(), empty).getResult(0);
-  return t.mul(codes, gamma);
+  auto [codes, gamma] = t.weightCodes(w);
+  return t.mul(codes, t.filledWith(TensorOps::shape(w), gamma));
 }
 
 /// xq / s (act_bits 8) or x itself (act_bits 0).
 Value effectiveInput(TensorOps &t, Value x, int64_t actBits) {
   if (actBits == 0)
     return x;
-  OpBuilder &b = t.builder();
-  Location loc = t.location();
-  auto xt = cast<RankedTensorType>(x.getType());
-  auto q = ActQuantOp::create(
-      b, loc, RankedTensorType::get(xt.getShape(), b.getI8Type()),
-      RankedTensorType::get({xt.getDimSize(0)}, b.getF32Type()), x);
-  Value codes = arith::SIToFPOp::create(b, loc, xt, q.getCodes());
-  return t.div(codes, t.broadcastLast(q.getScales(), xt.getShape()));
+  auto [codes, scales] = t.actCodes(x);
+  return t.div(codes, t.broadcastLast(scales, TensorOps::shape(x)));
 }
 
 struct BitLinearRule : Rule<BitLinearRule, BitLinearOp> {

@@ -531,6 +531,12 @@ LogicalResult Dot2BitI8Op::verify() {
     return emitOpError() << "takes 1 to 4 (codes, values) pairs (the AVX2 "
                             "lowering's 16-bit sums stay exact up to 4), got "
                          << n;
+  int64_t lanes = getAcc().getType().getNumElements();
+  for (Value v : getOperands().drop_front())
+    if (cast<VectorType>(v.getType()).getNumElements() != 4 * lanes)
+      return emitOpError() << "takes " << 4 * lanes
+                           << " bytes per codes/values vector for a " << lanes
+                           << "-lane accumulator, got " << v.getType();
   return success();
 }
 

@@ -20,7 +20,8 @@ namespace {
 
 /// Ops a target's lowering half consumes; any other bitttt op left after
 /// the tensor half has no lowering.
-constexpr const char *kTargetLoweredOps[] = {"lm_head", "dot_2bit_i8"};
+constexpr const char *kTargetLoweredOps[] = {"lm_head", "bitlinear_q",
+                                             "gate_up_q", "dot_2bit_i8"};
 
 } // namespace
 
@@ -33,8 +34,10 @@ void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
 void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
   // Decompose the layers first so the BitLinears inside SwiGLU/TTT are
   // exposed, pack their weight arguments, quantize each BitLinear input once
-  // (expose + CSE), fuse gate/up and norm/quantization, lower the packed
-  // BitLinears to SIMD kernels, then decompose everything that is left.
+  // (expose + CSE), fuse gate/up and norm/quantization, lower what is left
+  // of the packed BitLinears (f32 activations), then decompose everything
+  // else. The int8 BitLinears on packed weights stay for the target half
+  // (bitttt-lower-ternary-matmul: its tiles depend on the target).
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({/*layersOnly=*/true}));
   pm.addNestedPass<func::FuncOp>(createBitTTTPackWeights());
   pm.addNestedPass<func::FuncOp>(createBitTTTExposeActQuant());
@@ -54,6 +57,8 @@ void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
 
 void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
                                             const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(
+      createBitTTTLowerTernaryMatmul({options.target}));
   pm.addNestedPass<func::FuncOp>(createBitTTTLowerLMHead({options.target}));
   pm.addNestedPass<func::FuncOp>(
       createBitTTTVectorizeElementwise({options.target}));

@@ -17,12 +17,12 @@ _CPUINFO_FLAG = {"AVX2": "avx2", "FMA": "fma", "AVX512F": "avx512f",
                  "AVX512VNNI": "avx512_vnni", "AVXVNNI": "avx_vnni"}
 
 _ROW = re.compile(r'^BITTTT_X86_TARGET\(\s*"([^"]+)",\s*"([^"]+)",\s*"([^"]*)",'
-                  r'\s*(\d+),\s*(\w+),\s*([^)]*)\)', re.M | re.S)
+                  r'\s*(\d+),\s*(\w+),\s*(\d+),\s*(\d+),\s*(\d+),\s*([^)]*)\)', re.M | re.S)
 
 
 def targets():
     """Every row, best first: dicts name, llvm_cpu, llvm_features, f32_lanes,
-    dot, requires (feature names)."""
+    dot, dot_bytes, mm_rows, mm_tokens, requires (feature names)."""
     with open(DEF) as f:
         text = f.read()
     rows = []
@@ -30,7 +30,9 @@ def targets():
         rows.append({"name": m.group(1), "llvm_cpu": m.group(2),
                      "llvm_features": [x for x in m.group(3).split(",") if x],
                      "f32_lanes": int(m.group(4)), "dot": m.group(5),
-                     "requires": [x.strip() for x in m.group(6).split("|")]})
+                     "dot_bytes": int(m.group(6)), "mm_rows": int(m.group(7)),
+                     "mm_tokens": int(m.group(8)),
+                     "requires": [x.strip() for x in m.group(9).split("|")]})
     if not rows:
         raise RuntimeError(f"{DEF}: no BITTTT_X86_TARGET rows")
     return rows

@@ -122,7 +122,12 @@ TARGETS = cpu_targets.params()
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("tokens,rows,cols", [(1, 64, 256), (5, 48, 300), (3, 7, 100)])
+# Shapes around the register tiles (CpuTargets.def MM_ROWS x MM_TOKENS) and
+# the dot width (one or two 128-weight blocks): remainder rows and tokens,
+# an odd number of whole blocks with and without a ragged tail, K < 128.
+@pytest.mark.parametrize("tokens,rows,cols", [
+    (1, 64, 256), (5, 48, 300), (3, 7, 100), (13, 9, 424), (64, 33, 640),
+    (2, 3, 128), (7, 5, 384), (1, 11, 552)])
 def test_packed_bitlinear_is_bit_exact(target, tokens, rows, cols):
     """Packed SIMD kernel == the reference integer BitLinear, bit for bit."""
     from bitttt_ref.packing import pack_i2_b128, row_bytes
@@ -192,10 +197,10 @@ def test_rms_norm_act_quant():
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_gate_up_q_matches_reference(target):
+@pytest.mark.parametrize("tokens,rows,cols", [(3, 40, 200), (9, 7, 384)])
+def test_gate_up_q_matches_reference(target, tokens, rows, cols):
     from bitttt_ref.packing import pack_i2_b128, row_bytes
 
-    tokens, rows, cols = 3, 40, 200
     x = f32(tokens, cols)
     wg, wu = f32(rows, cols, scale=0.05), f32(rows, cols, scale=0.05)
     qg, gg = ops.weight_quant(torch.from_numpy(wg))

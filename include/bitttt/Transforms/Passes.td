@@ -73,15 +73,16 @@ def BitTTTFuseNormQuant : Pass<"bitttt-fuse-norm-quant", "mlir::func::FuncOp"> {
 
 def BitTTTLowerPackedBitLinear
     : Pass<"bitttt-lower-packed-bitlinear", "mlir::func::FuncOp"> {
-  let summary = "Lower BitLinear on packed ternary weights to SIMD loops";
+  let summary = "Lower the target-independent part of packed BitLinears";
   let description = [{
-    Rewrites `bitttt.bitlinear %x, %packed scale %γ` into: per-token int8
-    activation quantization, per-token `Σx`, and a loop nest over rows and
-    tokens whose inner loop streams 32-byte blocks of `i2_b128` codes,
-    unpacks them with shift/and and accumulates `bitttt.dot_2bit_i8` (int8 ×
-    2-bit codes); the ragged last block reads its activations with masks
-    (zeros past the row end). The signed result is `Σ q·x − Σ x` with
-    `q = w + 1`. Packed function arguments become `tensor<R x RB x i8>`.
+    `bitttt.bitlinear %x, %packed scale %γ` with int8 activations becomes
+    `act_quant` + `bitlinear_q` on the same packed weight, which
+    `bitttt-lower-ternary-matmul` (x86, in the target half of the pipeline)
+    turns into tiled SIMD kernels. With f32 activations (and for
+    `unpack_ternary`) the `i2_b128` codes are unpacked by a `linalg` map
+    and contracted in f32; those read the packed arguments through casts to
+    `tensor<R x RB x i8>` that the target pass folds when it retypes them.
+    Packed values must be function arguments.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

@@ -22,23 +22,31 @@ Value intrinsic(ImplicitLocOpBuilder &b, Type result, StringRef name,
       .getResult(0);
 }
 
-/// AVX-512 VNNI: vpdpbusd per pair. The pairs are summed as a tree of
-/// chains that start from zero and join the loop-carried accumulator with
-/// one add, so consecutive blocks do not wait on each other's vpdpbusd
-/// latency (a single chain through `acc` made the kernel latency-bound).
+/// AVX-512 VNNI: vpdpbusd per pair (ymm or zmm). By default the pairs are
+/// summed as chains that start from zero and join the loop-carried
+/// accumulator with one add, so consecutive blocks do not wait on each
+/// other's vpdpbusd latency (a single chain through `acc` made a lone
+/// accumulator latency-bound); `chained` dots come from tiled kernels with
+/// enough independent accumulators, and accumulate into `acc` directly.
 Value lowerVnni(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
-  Type type = op.getAcc().getType();
+  auto type = cast<VectorType>(op.getAcc().getType());
+  StringRef name = type.getNumElements() == 16 ? "llvm.x86.avx512.vpdpbusd.512"
+                                               : "llvm.x86.avx512.vpdpbusd.256";
+  if (op.getChained()) {
+    Value acc = op.getAcc();
+    for (auto [q, x] : llvm::zip(op.getCodes(), op.getValues()))
+      acc = intrinsic(b, type, name, {acc, q, x});
+    return acc;
+  }
   Value zero = arith::ConstantOp::create(
-      b,
-      DenseElementsAttr::get(cast<ShapedType>(type), b.getI32IntegerAttr(0)));
+      b, DenseElementsAttr::get(type, b.getI32IntegerAttr(0)));
   SmallVector<Value> chains;
   for (auto [i, pair] :
        llvm::enumerate(llvm::zip(op.getCodes(), op.getValues()))) {
     auto [q, x] = pair;
     if (i % 2 == 0)
       chains.push_back(zero);
-    chains.back() = intrinsic(b, type, "llvm.x86.avx512.vpdpbusd.256",
-                              {chains.back(), q, x});
+    chains.back() = intrinsic(b, type, name, {chains.back(), q, x});
   }
   Value sum = chains[0];
   for (Value c : ArrayRef<Value>(chains).drop_front())
@@ -72,12 +80,20 @@ struct LowerX86DotPass
     if (!cpu)
       return signalPassFailure();
     bool vnni = cpu->dot == ::bitttt::x86::DotKind::Vnni;
-    getOperation()->walk([&](Dot2BitI8Op op) {
+    WalkResult walk = getOperation()->walk([&](Dot2BitI8Op op) {
+      if (!vnni && op.getAcc().getType().getNumElements() != 8) {
+        op.emitOpError("has 512-bit vectors, which target '")
+            << target << "' (AVX2) has no instruction for";
+        return WalkResult::interrupt();
+      }
       ImplicitLocOpBuilder b(op.getLoc(), op);
       Value result = vnni ? lowerVnni(b, op) : lowerAvx2(b, op);
       op.replaceAllUsesWith(result);
       op.erase();
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      signalPassFailure();
   }
 };
 

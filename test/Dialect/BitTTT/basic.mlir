@@ -152,12 +152,20 @@ func.func @named_values(%ids: tensor<8xi32> {bitttt.io = "ids"},
 }
 
 // CHECK-LABEL: func @dot_2bit_i8
-// CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}]
+// CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}] : vector<8xi32>, [vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>]
 // GENERIC: "bitttt.dot_2bit_i8"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<8xi32>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
 func.func @dot_2bit_i8(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
                        %x0: vector<32xi8>, %x1: vector<32xi8>) -> vector<8xi32> {
-  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
+  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1] : vector<8xi32>, [vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>]
   return %r : vector<8xi32>
+}
+
+// 512-bit vectors (two blocks per load), accumulated in one chain.
+// CHECK-LABEL: func @dot_2bit_i8_zmm
+// CHECK: bitttt.dot_2bit_i8 %{{.*}}, [%{{.*}}], [%{{.*}}] {chained} : vector<16xi32>, [vector<64xi8>], [vector<64xi8>]
+func.func @dot_2bit_i8_zmm(%acc: vector<16xi32>, %q: vector<64xi8>, %x: vector<64xi8>) -> vector<16xi32> {
+  %r = bitttt.dot_2bit_i8 %acc, [%q], [%x] {chained} : vector<16xi32>, [vector<64xi8>], [vector<64xi8>]
+  return %r : vector<16xi32>
 }
 
 // A learning rate of 0 (TTT that never learns) is a valid ablation.

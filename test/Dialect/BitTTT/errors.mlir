@@ -723,7 +723,7 @@ func.func private @bad_exec(!llvm.ptr {bitttt.exec = 1 : i64})
 
 func.func @dot_too_many(%acc: vector<8xi32>, %q: vector<32xi8>) -> vector<8xi32> {
   // expected-error @+1 {{takes 1 to 4 (codes, values) pairs (the AVX2 lowering's 16-bit sums stay exact up to 4), got 5}}
-  %r = bitttt.dot_2bit_i8 %acc, [%q, %q, %q, %q, %q], [%q, %q, %q, %q, %q]
+  %r = bitttt.dot_2bit_i8 %acc, [%q, %q, %q, %q, %q], [%q, %q, %q, %q, %q] : vector<8xi32>, [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>]
   return %r : vector<8xi32>
 }
 
@@ -738,8 +738,16 @@ func.func @dot_uneven(%acc: vector<8xi32>, %q: vector<32xi8>) -> vector<8xi32> {
 // -----
 
 func.func @dot_width(%acc: vector<8xi32>, %q: vector<16xi8>) -> vector<8xi32> {
-  // expected-error @+1 {{operand #1 must be variadic of vector<32xi8>}}
+  // expected-error @+1 {{operand #1 must be variadic of vector of 8-bit signless integer values of length 32/64}}
   %r = "bitttt.dot_2bit_i8"(%acc, %q, %q) : (vector<8xi32>, vector<16xi8>, vector<16xi8>) -> vector<8xi32>
+  return %r : vector<8xi32>
+}
+
+// -----
+
+func.func @dot_mixed_width(%acc: vector<8xi32>, %q: vector<64xi8>) -> vector<8xi32> {
+  // expected-error @+1 {{takes 32 bytes per codes/values vector for a 8-lane accumulator, got 'vector<64xi8>'}}
+  %r = "bitttt.dot_2bit_i8"(%acc, %q, %q) : (vector<8xi32>, vector<64xi8>, vector<64xi8>) -> vector<8xi32>
   return %r : vector<8xi32>
 }
 

@@ -17,6 +17,7 @@
 // BAD: error: bitttt-lower-x86-dot: unknown target 'armv8' (known: x86-64-v4, x86-64-v3)
 func.func @dot(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
                %x0: vector<32xi8>, %x1: vector<32xi8>) -> vector<8xi32> {
-  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1]
+  %r = bitttt.dot_2bit_i8 %acc, [%q0, %q1], [%x0, %x1] : vector<8xi32>, [vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>]
   return %r : vector<8xi32>
 }
+

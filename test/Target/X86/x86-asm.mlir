@@ -6,7 +6,7 @@
 // AVX2: vpmaddubsw {{.*}}%ymm
 // AVX2: vpmaddwd {{.*}}%ymm
 // VNNI-LABEL: gemv:
-// VNNI: vpdpbusd {{.*}}%ymm
+// VNNI: vpdpbusd {{.*}}%zmm
 // VNNI-NOT: vpmaddubsw
 func.func @gemv(%x: tensor<1x256xf32>, %p: !bitttt.packed_ternary<64x256>, %g: f32) -> tensor<1x64xf32> {
   %y = bitttt.bitlinear %x, %p scale %g : tensor<1x256xf32>, !bitttt.packed_ternary<64x256> -> tensor<1x64xf32>

@@ -34,12 +34,16 @@ struct CpuTarget {
   const char *llvmFeatures;
   int64_t f32Lanes;
   DotKind dot;
-  uint32_t requires; ///< feature bits the CPU must have
+  int64_t dotBytes;     ///< packed code bytes per dot vector (32 or 64)
+  int64_t matmulRows;   ///< rows of the ternary matmul's register tile
+  int64_t matmulTokens; ///< tokens of the ternary matmul's register tile
+  uint32_t requires;    ///< feature bits the CPU must have
 };
 
 inline constexpr CpuTarget kCpuTargets[] = {
-#define BITTTT_X86_TARGET(NAME, CPU, FEATURES, LANES, DOT, REQUIRES)           \
-  {NAME, CPU, FEATURES, LANES, DotKind::DOT, [] {                              \
+#define BITTTT_X86_TARGET(NAME, CPU, FEATURES, LANES, DOT, DOT_BYTES, ROWS,    \
+                          TOKENS, REQUIRES)                                    \
+  {NAME, CPU, FEATURES, LANES, DotKind::DOT, DOT_BYTES, ROWS, TOKENS, [] {     \
      using namespace feature;                                                  \
      return uint32_t(REQUIRES);                                                \
    }()},

@@ -77,11 +77,42 @@ def BitTTTVectorizeMatmul
   ];
 }
 
+def BitTTTLowerTernaryMatmul
+    : Pass<"bitttt-lower-ternary-matmul", "mlir::func::FuncOp"> {
+  let summary = "Lower int8 BitLinears on packed ternary weights to tiled "
+                "SIMD kernels";
+  let description = [{
+    `bitttt.bitlinear_q` and `bitttt.gate_up_q` on `!bitttt.packed_ternary`
+    function arguments (layout `i2_b128`) become register-tiled loop nests:
+    an `scf.forall` over tiles of MM_ROWS rows, inside it tiles of
+    MM_TOKENS tokens, inside them a loop over steps of DOT_BYTES code bytes
+    (one 128-weight block per ymm, two per zmm) in which every row's codes
+    are unpacked once (shift/and) and every token's activations loaded once,
+    and one `bitttt.dot_2bit_i8` per (row, token, weight) accumulates into
+    its own vector; the last partial step reads with masks. Then per
+    (row, token) `(Σ q·x − Σ x) · γ / s` (and silu(g)·u for gate/up).
+    Remainder rows and tokens get smaller static tiles. Tile sizes and the
+    vector width are the target's CpuTargets.def columns. Packed arguments
+    become `tensor<R x RB x i8>`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
+           "x86-64 target (CpuTargets.def) whose tile and dot width the "
+           "kernel uses">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
   let summary = "Lower bitttt.dot_2bit_i8 to x86 int8 dot-product intrinsics";
   let description = [{
-    Targets whose dot kind is `Vnni` (x86-64-v4): a chain of
-    `llvm.x86.avx512.vpdpbusd.256` (VNNI on ymm). `Madd` (x86-64-v3): one
+    Targets whose dot kind is `Vnni` (x86-64-v4): chains of
+    `llvm.x86.avx512.vpdpbusd.256` / `.512` (VNNI on ymm / zmm): two from
+    zero joined by adds, or one through the accumulator for `chained` dots. `Madd` (x86-64-v3): one
     `llvm.x86.avx2.pmadd.ub.sw` per pair, their 16-bit sums added, one
     `llvm.x86.avx2.pmadd.wd` against ones, added to the accumulator. Runs
     after bufferization (intrinsic calls have unknown side effects for

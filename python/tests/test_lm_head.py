@@ -254,3 +254,32 @@ def test_bad_option_value(built, tmp_path):
                            "--lm-head=int4"], capture_output=True, text=True)
     assert proc.returncode == 1 and not out.exists()
     assert "--lm-head=int4 is not a known LM-head format (f32, bf16, int8)" in proc.stderr
+
+
+def test_trained_export_requantizes_head(tmp_path):
+    """A --train .bitt with an int8 head: `bitttt-run train`'s exported .bitt
+    holds the int8 parts of the *trained* f32 lm_head.weight (the same
+    quantizer), not the initial ones."""
+    import training_fixtures as tf
+    from safetensors.numpy import load_file
+    bitttt_rt.require_built()
+    cfg = tf.CONFIGS["linear-int8"]
+    model_dir = tmp_path / "model"
+    BitTTTModel(Config.from_dict(cfg)).init_random(tf.INIT_SEED).save_pretrained(str(model_dir))
+    path = tmp_path / "t.bitt"
+    bitt_runner.compile_model(str(model_dir), str(path), "--train", f"--batch={tf.B}",
+                              f"--context={tf.T}", f"--target={tf.TARGET}", "--lm-head=int8")
+    rng = np.random.default_rng(3)
+    train = tf.write_tokens(tmp_path / "train.bin", rng.integers(0, 64, 500))
+    r = tf.run_train(str(path), tmp_path / "out", train, None, "--steps", 3, "--lr", 1e-2)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    trained = load_file(os.path.join(summary["model_dir"], "model.safetensors"))["lm_head.weight"]
+    _, header, tensors, _ = bitt.read(summary["bitt"])
+    parts = header["bitttt"]["lm_head"]["parts"]
+    q, s, rs = lm_head_int8_quant(torch.from_numpy(trained))
+    _, _, before, _ = bitt.read(str(path))
+    assert not np.array_equal(before[parts["values"]].numpy(), q.numpy())   # it moved
+    np.testing.assert_array_equal(tensors[parts["values"]].numpy(), q.numpy())
+    np.testing.assert_array_equal(tensors[parts["row_scale"]].numpy(), s.numpy())
+    np.testing.assert_array_equal(tensors[parts["row_sum"]].numpy(), rs.numpy())

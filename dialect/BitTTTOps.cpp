@@ -354,11 +354,10 @@ LogicalResult LMHeadQOp::verify() {
                          "one scale per row of 'codes'")) ||
       failed(expectShape(*this, "operand 'weight'", getWeight().getType(),
                          {v, d}, "[V, D] with D the columns of 'codes'")) ||
-      failed(expectShape(*this, "operand 'row_scale'",
-                         getRowScale().getType(), {v},
-                         "one scale per row of 'weight'")) ||
-      failed(expectShape(*this, "operand 'row_sum'", getRowSum().getType(),
-                         {v}, "one sum per row of 'weight'")))
+      failed(expectShape(*this, "operand 'row_scale'", getRowScale().getType(),
+                         {v}, "one scale per row of 'weight'")) ||
+      failed(expectShape(*this, "operand 'row_sum'", getRowSum().getType(), {v},
+                         "one sum per row of 'weight'")))
     return failure();
   return expectShape(*this, "result", getResult().getType(), {t, v},
                      "[T, V]: rows of 'codes', rows of 'weight'");

@@ -268,8 +268,7 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
   argLocs.push_back(nameLoc("ids"));
   argAttrs.push_back({"bitttt.io", "ids"});
   for (const WeightSpec &spec : specs) {
-    if (spec.name == "lm_head.weight" &&
-        lmHead != format::LMHeadFormat::F32) {
+    if (spec.name == "lm_head.weight" && lmHead != format::LMHeadFormat::F32) {
       for (auto &[part, name] : lmHeadParts(lmHead)) {
         packedAttrs.push_back(
             {unsigned(inputs.size()),
@@ -277,9 +276,9 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
                  {builder.getNamedAttr("weight",
                                        builder.getStringAttr(spec.name)),
                   builder.getNamedAttr("part", builder.getStringAttr(part)),
-                  builder.getNamedAttr("layout", builder.getStringAttr(
-                                                     format::lmHeadLayout(
-                                                         lmHead)))})});
+                  builder.getNamedAttr(
+                      "layout",
+                      builder.getStringAttr(format::lmHeadLayout(lmHead)))})});
         inputs.push_back(lmHeadPartType(part));
         argLocs.push_back(nameLoc(name));
         argAttrs.push_back({"bitttt.tensor", name});
@@ -570,7 +569,7 @@ Error checkLMHeadSource(const ModelConfig &c,
     if (it == source.parts.end())
       return makeError(checkpoint.path() + ": header field " + field +
                        " is missing");
-    std::string dtype = part == "values" ? (bf16 ? "BF16" : "I8")
+    std::string dtype = part == "values"      ? (bf16 ? "BF16" : "I8")
                         : part == "row_scale" ? "F32"
                                               : "I32";
     std::vector<int64_t> shape = {v};
@@ -578,10 +577,9 @@ Error checkLMHeadSource(const ModelConfig &c,
       shape.push_back(d);
     const format::TensorInfo *t = checkpoint.find(it->second);
     if (!t || t->dtype != dtype || t->shape != shape)
-      return makeError(checkpoint.path() + ": the LM head's " + part +
-                       " ('" + it->second + "', " + field +
-                       ") is missing or not " + dtype + " " +
-                       format::shapeText(shape));
+      return makeError(checkpoint.path() + ": the LM head's " + part + " ('" +
+                       it->second + "', " + field + ") is missing or not " +
+                       dtype + " " + format::shapeText(shape));
     expected.insert(it->second);
   }
   return Error::success();
@@ -608,9 +606,10 @@ Error checkCheckpoint(const ModelConfig &c, const format::BittFile &checkpoint,
         const char *have = format::lmHeadFormatName(lmHeadSource->format);
         return makeError(path + ": holds the LM head as " + have +
                          " only, without the f32 'lm_head.weight' that "
-                         "--lm-head " + format::lmHeadFormatName(lmHead) +
-                         " is made from; recompile it with --lm-head " +
-                         have + ", or compile the model directory");
+                         "--lm-head " +
+                         format::lmHeadFormatName(lmHead) +
+                         " is made from; recompile it with --lm-head " + have +
+                         ", or compile the model directory");
       }
     }
     const format::TensorInfo *t = checkpoint.find(spec.name);

@@ -204,16 +204,16 @@ Status SpecParser::parseLMHead(const json &bitttt) {
     std::set<std::string> seen;
     for (size_t i = 0; i < fn->second.inputs.size(); ++i) {
       const BufferSpec &b = fn->second.inputs[i];
-      std::string where = "bitttt.functions." + std::string(name) +
-                          ".inputs[" + std::to_string(i) + "]";
+      std::string where = "bitttt.functions." + std::string(name) + ".inputs[" +
+                          std::to_string(i) + "]";
       bool isPart = b.packedWeight == "lm_head.weight";
       bool isLatent = b.packedWeight.empty() && b.name == "lm_head.weight";
       if (!isPart && !isLatent)
         continue;
       if (isPart != !f32 || (isPart && b.packedLayout != layout))
         return fieldError(where, "is " + quote(b.name) + " (layout " +
-                                     quote(b.packedLayout) + "), but " +
-                                     field + ".format says the LM head is " +
+                                     quote(b.packedLayout) + "), but " + field +
+                                     ".format says the LM head is " +
                                      format::lmHeadFormatName(spec_.lmHead));
       std::string part = isPart ? b.packedPart : "values";
       auto w = want.find(part);
@@ -240,12 +240,11 @@ Status SpecParser::parseLMHead(const json &bitttt) {
     if (!f32 || !parts.empty())
       for (const auto &[part, unused] : want)
         if (!seen.count(part))
-          return fieldError("bitttt.functions." + std::string(name) +
-                                ".inputs",
-                            "lacks the " +
-                                std::string(format::lmHeadFormatName(
-                                    spec_.lmHead)) +
-                                " LM head's " + part + " (" + field + ")");
+          return fieldError(
+              "bitttt.functions." + std::string(name) + ".inputs",
+              "lacks the " +
+                  std::string(format::lmHeadFormatName(spec_.lmHead)) +
+                  " LM head's " + part + " (" + field + ")");
   }
   return Status::ok();
 }

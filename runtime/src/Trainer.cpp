@@ -484,8 +484,8 @@ Status exportModel(const bitttt_trainer &t, const char *bittPath,
     std::vector<uint16_t> headBf16;
     format::Int8LMHead headInt8;
     const json &head = t.header["bitttt"].value("lm_head", json::object());
-    std::string headFormat = head.is_object() ? head.value("format", "f32")
-                                              : std::string("f32");
+    std::string headFormat =
+        head.is_object() ? head.value("format", "f32") : std::string("f32");
     if (headFormat != "f32") {
       auto it = t.params.find("lm_head.weight");
       if (it == t.params.end())
@@ -494,13 +494,13 @@ Status exportModel(const bitttt_trainer &t, const char *bittPath,
       const std::vector<int64_t> &shape = t.shapes.at("lm_head.weight");
       const json &parts = head.value("parts", json::object());
       if (headFormat == "bf16") {
-        headBf16 = format::quantizeLMHeadBF16(it->second.data(),
-                                              shape[0] * shape[1]);
+        headBf16 =
+            format::quantizeLMHeadBF16(it->second.data(), shape[0] * shape[1]);
         headParts[parts.value("values", "")] = {headBf16.data(),
                                                 headBf16.size() * 2};
       } else {
-        headInt8 = format::quantizeLMHeadInt8(it->second.data(), shape[0],
-                                              shape[1]);
+        headInt8 =
+            format::quantizeLMHeadInt8(it->second.data(), shape[0], shape[1]);
         headParts[parts.value("values", "")] = {headInt8.codes.data(),
                                                 headInt8.codes.size()};
         headParts[parts.value("row_scale", "")] = {headInt8.scale.data(),

@@ -260,7 +260,8 @@ Expected<Input> loadInput(StringRef path) {
       }
   // Its LM head, when compact: the parts stand for the f32 weight.
   if (json::Object *bitttt = root->getObject("bitttt"))
-    if (json::Value *head = bitttt->get("lm_head"); head && !head->getAsNull()) {
+    if (json::Value *head = bitttt->get("lm_head");
+        head && !head->getAsNull()) {
       json::Object *h = head->getAsObject();
       auto name = h ? h->getString("format") : std::nullopt;
       json::Object *parts = h ? h->getObject("parts") : nullptr;
@@ -274,8 +275,9 @@ Expected<Input> loadInput(StringRef path) {
         auto t = tensor.getAsString();
         if (!t)
           return createStringError(inconvertibleErrorCode(),
-                                   path + ": header field 'bitttt.lm_head."
-                                          "parts." +
+                                   path +
+                                       ": header field 'bitttt.lm_head."
+                                       "parts." +
                                        part.str() + "' is not a tensor name");
         in.lmHead.parts[part.str()] = t->str();
       }

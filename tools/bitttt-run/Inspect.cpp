@@ -178,7 +178,8 @@ void addInspect(CLI::App &app) {
       "inspect",
       "Summarise a .bitt (or .safetensors) file without loading its code: "
       "the config, the tokenizer, the compiled functions with their symbols "
-      "and token counts, the LM head's format, the TTT state (init and valid range), the "
+      "and token counts, the LM head's format, the TTT state (init and valid "
+      "range), the "
       "artifacts by target, the number and total size of the tensors.");
   cmd->add_option("MODEL", *path, "The file")->required();
   cmd->callback([path] { inspect(*path); });

@@ -41,8 +41,8 @@ std::vector<uint16_t> quantizeLMHeadBF16(const void *data, int64_t count);
 /// the activation.
 struct Int8LMHead {
   int64_t rows = 0, cols = 0;
-  std::vector<int8_t> codes; ///< rows × cols, row-major
-  std::vector<float> scale;  ///< rows
+  std::vector<int8_t> codes;   ///< rows × cols, row-major
+  std::vector<float> scale;    ///< rows
   std::vector<int32_t> rowSum; ///< rows
 };
 

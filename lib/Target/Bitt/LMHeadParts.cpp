@@ -15,10 +15,10 @@ Error makeError(const llvm::Twine &message) {
 } // namespace
 
 bool LMHeadParts::isHead(const AbiBuffer &b) {
-  return b.packedWeight.empty() ? b.name == kLatent
-                                : b.packedWeight == kLatent &&
-                                      llvm::StringRef(b.packedLayout)
-                                          .starts_with("lm_head_");
+  return b.packedWeight.empty()
+             ? b.name == kLatent
+             : b.packedWeight == kLatent &&
+                   llvm::StringRef(b.packedLayout).starts_with("lm_head_");
 }
 
 Error LMHeadParts::add(const std::string &where, const AbiBuffer &b,
@@ -49,10 +49,9 @@ Error LMHeadParts::add(const std::string &where, const AbiBuffer &b,
     // (ModelBuilder's checkCheckpoint made sure it is of this format).
     std::string name = b.name;
     if (f != format::LMHeadFormat::F32) {
-      auto it = source && source->format == f ? source->parts.find(part)
-                                                : std::map<std::string,
-                                                           std::string>::
-                                                      const_iterator();
+      auto it = source && source->format == f
+                    ? source->parts.find(part)
+                    : std::map<std::string, std::string>::const_iterator();
       if (!source || source->format != f || it == source->parts.end())
         return makeError(checkpoint.path() + ": has no f32 '" + kLatent +
                          "' to make the " + format::lmHeadFormatName(f) +

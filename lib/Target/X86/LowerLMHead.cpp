@@ -105,8 +105,9 @@ SmallVector<Value> int8Step(ImplicitLocOpBuilder &b, bool vnni, Value x,
                                               pad, ArrayRef<bool>{inBounds});
     Value ws = vector::TransferReadOp::create(b, bytes, w, ValueRange{r, c},
                                               pad, ArrayRef<bool>{inBounds});
-    out.push_back(vnni ? Value(DotU8I8Op::create(b, accs[u].getType(), accs[u], xs, ws))
-                       : Value(DotI8I8Op::create(b, accs[u].getType(), accs[u], ws, xs)));
+    out.push_back(
+        vnni ? Value(DotU8I8Op::create(b, accs[u].getType(), accs[u], xs, ws))
+             : Value(DotI8I8Op::create(b, accs[u].getType(), accs[u], ws, xs)));
   }
   return out;
 }

@@ -74,10 +74,10 @@ Value lowerU8I8(ImplicitLocOpBuilder &b, DotU8I8Op op) {
 /// 2·127·127 < 2^15, so the i16 step never saturates).
 Value lowerI8I8(ImplicitLocOpBuilder &b, DotI8I8Op op, bool vnni) {
   Type bytes = op.getLhs().getType();
-  Value u = intrinsic(b, bytes, "llvm.x86.avx2.psign.b",
-                      {op.getLhs(), op.getLhs()});
-  Value s = intrinsic(b, bytes, "llvm.x86.avx2.psign.b",
-                      {op.getRhs(), op.getLhs()});
+  Value u =
+      intrinsic(b, bytes, "llvm.x86.avx2.psign.b", {op.getLhs(), op.getLhs()});
+  Value s =
+      intrinsic(b, bytes, "llvm.x86.avx2.psign.b", {op.getRhs(), op.getLhs()});
   if (vnni)
     return intrinsic(b, op.getAcc().getType(), "llvm.x86.avx512.vpdpbusd.256",
                      {op.getAcc(), u, s});

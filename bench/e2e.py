@@ -64,8 +64,8 @@ CONFIGS = {
 }
 
 _DT = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8,
-       "I8": np.int8}
-_SIZE = {"F32": 4, "I32": 4, "I64": 8, "U8": 1, "I8": 1}
+       "I8": np.int8, "BF16": np.uint16}
+_SIZE = {"F32": 4, "I32": 4, "I64": 8, "U8": 1, "I8": 1, "BF16": 2}
 
 
 def ternary_weights(cfg):
@@ -97,15 +97,19 @@ def run_timed(cmd, env=None):
 def bytes_per_token(header):
     """What one @decode call must read (and write) at least."""
     fn = header["bitttt"]["functions"]["decode"]
-    out = {"packed_ternary_codes": 0, "lm_head_f32": 0, "embed_row_f32": 0,
+    # lm_head: its real bytes in the compiled format (f32, bf16, int8 with
+    # per-row scale and sum: header "bitttt.lm_head", docs/lm-head.md).
+    out = {"packed_ternary_codes": 0, "lm_head": 0, "embed_row_f32": 0,
            "other_tensors": 0, "state_read": 0, "state_written": 0}
     for v in fn["inputs"]:
         n = int(np.prod(v["shape"], dtype=np.int64)) * _SIZE[v["dtype"]]
+        packed = v.get("packed", {})
         if v["role"] == "tensor":
-            if v["name"].endswith(".codes"):
+            if packed.get("weight") == "lm_head.weight" or (
+                    not packed and v["name"] == "lm_head.weight"):
+                out["lm_head"] += n
+            elif packed.get("layout") == "i2_b128" and packed.get("part") == "codes":
                 out["packed_ternary_codes"] += n
-            elif v["name"] == "lm_head.weight":
-                out["lm_head_f32"] += n
             elif v["name"] == "embed.weight":
                 out["embed_row_f32"] += v["shape"][1] * 4
             else:
@@ -365,7 +369,9 @@ def bench_config(name, cfg, args, dram, run_bin):
         log(f"[e2e] {name}:   {secs:.1f} s, checkpoint {res['checkpoint_bytes']/1e9:.2f} GB")
         compile_bin = os.path.join(args.build, "bin", "bitttt-compile")
         log(f"[e2e] {name}: bitttt-compile...")
-        _, secs, rss = run_timed([compile_bin, model_dir, "-o", bitt_path])
+        _, secs, rss = run_timed([compile_bin, model_dir, "-o", bitt_path,
+                                  f"--lm-head={args.lm_head}"])
+        res["lm_head_format"] = args.lm_head
         res["compile_seconds"] = round(secs, 2)
         res["compile_peak_rss_bytes"] = rss
         res["bitt_bytes"] = os.path.getsize(bitt_path)
@@ -472,6 +478,9 @@ def main():
                     help="another build (bin/bitttt-compile, bin/bitttt-run, lib/libbitttt.so) "
                          "to time in the same run, interleaved with ours (cli runner): "
                          "before/after comparisons")
+    ap.add_argument("--lm-head", default="f32", choices=["f32", "bf16", "int8"],
+                    help="bitttt-compile --lm-head of our build (default f32; the "
+                         "baseline build is compiled with its default)")
     ap.add_argument("--runner", choices=["auto", "cli", "python", "both"], default="auto")
     ap.add_argument("--configs", default="small,large", help="small,large")
     ap.add_argument("--skip-large", action="store_true", help="only the small config")

@@ -51,7 +51,7 @@ def e2e(doc):
             continue
         b = r["decode_bytes_per_token"]
         bpt = (f"{b['total'] / 1e6:.0f} ({b['packed_ternary_codes'] / 1e6:.0f} / "
-               f"{b['lm_head_f32'] / 1e6:.0f} / {(b['state_read'] + b['state_written']) / 1e6:.0f})")
+               f"{b.get('lm_head', b.get('lm_head_f32', 0)) / 1e6:.0f} / {(b['state_read'] + b['state_written']) / 1e6:.0f})")
         for t in r["timings"]:
             if "error" in t:
                 print(f"| {r['config_name']} | | | | | | {t['runner']} | FAILED |")

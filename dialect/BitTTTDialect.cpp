@@ -27,7 +27,11 @@ void BitTTTDialect::initialize() {
 //   bitttt.grad   = "<tensor>"   the gradient of a parameter
 //   bitttt.range  = array<i64: 0, 16>   valid values [lo, hi) of a state
 //   bitttt.packed = {weight = "W", part = "codes" | "scale",
-//                    layout = "i2_b128"}   a part of packed weight W
+//                    layout = "i2_b128"}   a part of packed weight W, or
+//                   {weight = "lm_head.weight", part = "values",
+//                    layout = "lm_head_bf16"} / {..., part = "values" |
+//                    "row_scale" | "row_sum", layout = "lm_head_int8"}
+//                   a part of the compact LM head (docs/lm-head.md)
 //   bitttt.exec   (unit)   the `const bitttt_exec *` of an entry function
 static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().strref();
@@ -50,12 +54,21 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
     auto weight = dict ? dict.getAs<StringAttr>("weight") : StringAttr();
     auto part = dict ? dict.getAs<StringAttr>("part") : StringAttr();
     auto layout = dict ? dict.getAs<StringAttr>("layout") : StringAttr();
+    StringRef p = part ? part.getValue() : "";
+    StringRef l = layout ? layout.getValue() : "";
+    bool ternary = l == "i2_b128" && (p == "codes" || p == "scale");
+    bool head = weight && weight.getValue() == "lm_head.weight" &&
+                ((l == "lm_head_bf16" && p == "values") ||
+                 (l == "lm_head_int8" &&
+                  llvm::is_contained({"values", "row_scale", "row_sum"}, p)));
     if (!dict || dict.size() != 3 || !weight || weight.getValue().empty() ||
-        !part || (part.getValue() != "codes" && part.getValue() != "scale") ||
-        !layout || layout.getValue() != "i2_b128")
+        !(ternary || head))
       return op->emitError()
              << "attribute 'bitttt.packed' must be {weight = \"<name>\", "
-                "part = \"codes\" | \"scale\", layout = \"i2_b128\"}, got "
+                "part = \"codes\" | \"scale\", layout = \"i2_b128\"} or "
+                "an LM-head part (weight = \"lm_head.weight\", layout "
+                "lm_head_bf16: part values; lm_head_int8: part values | "
+                "row_scale | row_sum), got "
              << value;
     return success();
   }

@@ -345,6 +345,24 @@ LogicalResult LMHeadOp::verify() {
                      "[T, V]: rows of 'input', rows of 'weight'");
 }
 
+LogicalResult LMHeadQOp::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  int64_t t = dim(getCodes(), 0), d = dim(getCodes(), 1);
+  int64_t v = dim(getWeight(), 0);
+  if (failed(expectShape(*this, "operand 'scales'", getScales().getType(), {t},
+                         "one scale per row of 'codes'")) ||
+      failed(expectShape(*this, "operand 'weight'", getWeight().getType(),
+                         {v, d}, "[V, D] with D the columns of 'codes'")) ||
+      failed(expectShape(*this, "operand 'row_scale'", getRowScale().getType(),
+                         {v}, "one scale per row of 'weight'")) ||
+      failed(expectShape(*this, "operand 'row_sum'", getRowSum().getType(), {v},
+                         "one sum per row of 'weight'")))
+    return failure();
+  return expectShape(*this, "result", getResult().getType(), {t, v},
+                     "[T, V]: rows of 'codes', rows of 'weight'");
+}
+
 LogicalResult CrossEntropyOp::verify() {
   if (failed(verifyNoUnknownAttributes(*this)))
     return failure();

@@ -44,8 +44,10 @@ std::string describeModel(const ModelConfig &c) {
 /// Builds one function (@prefill or @decode) of the model.
 class FunctionBuilder {
 public:
-  FunctionBuilder(MLIRContext &context, const ModelConfig &config)
-      : config(config), builder(&context), f32(builder.getF32Type()) {}
+  FunctionBuilder(MLIRContext &context, const ModelConfig &config,
+                  format::LMHeadFormat lmHead = format::LMHeadFormat::F32)
+      : config(config), lmHead(lmHead), builder(&context),
+        f32(builder.getF32Type()) {}
 
   Expected<func::FuncOp> build(ModuleOp module, StringRef name, int64_t tokens);
   /// @train_loss(weights..., tokens [B, T+1]) -> mean next-token loss.
@@ -74,8 +76,13 @@ private:
   /// The 0-d i64 `pos` state tensor as the `index` the TTT ops take, and back.
   Value posToIndex(Location loc, Value pos);
   Value posToTensor(Location loc, Value pos);
+  /// The type of an LM-head part (lmHeadParts) of the format being built.
+  Type lmHeadPartType(StringRef part);
+  /// logits = lm_head(normed) in the format being built.
+  Expected<Value> buildLMHead(Value normed, int64_t tokens);
 
   const ModelConfig &config;
+  format::LMHeadFormat lmHead;
   /// > 0 while building @train_loss: the TTT layers run this many whole
   /// sequences from their initial state (the *_seqs training forms).
   int64_t trainSequences = 0;
@@ -127,6 +134,41 @@ Value FunctionBuilder::posToTensor(Location loc, Value pos) {
       arith::IndexCastOp::create(builder, loc, builder.getI64Type(), pos);
   return tensor::FromElementsOp::create(
       builder, loc, RankedTensorType::get({}, builder.getI64Type()), i64);
+}
+
+Type FunctionBuilder::lmHeadPartType(StringRef part) {
+  int64_t v = config.vocabSize, d = config.hiddenDim;
+  if (part.empty())
+    return tensor({v, d});
+  if (part == "values")
+    return RankedTensorType::get({v, d}, lmHead == format::LMHeadFormat::BF16
+                                             ? Type(builder.getBF16Type())
+                                             : Type(builder.getI8Type()));
+  if (part == "row_scale")
+    return tensor({v});
+  return RankedTensorType::get({v}, builder.getI32Type()); // row_sum
+}
+
+Expected<Value> FunctionBuilder::buildLMHead(Value normed, int64_t tokens) {
+  SmallVector<std::string> names;
+  for (auto &[part, name] : lmHeadParts(lmHead))
+    names.push_back(name);
+  SmallVector<StringRef> refs(names.begin(), names.end());
+  SmallVector<Value> w;
+  if (Error e = lookup(-1, refs, w))
+    return std::move(e);
+  Location loc = nameLoc("lm_head");
+  auto logits = tensor({tokens, config.vocabSize});
+  if (lmHead != format::LMHeadFormat::Int8)
+    return Value(ops::LMHeadOp::create(builder, loc, logits, normed, w[0]));
+  // The activation quantizer of the BitLinears (act_quant), then the
+  // integer dot with per-row and per-token scales (docs/lm-head.md).
+  auto quant = ops::ActQuantOp::create(
+      builder, loc,
+      RankedTensorType::get({tokens, config.hiddenDim}, builder.getI8Type()),
+      tensor({tokens}), normed);
+  return Value(ops::LMHeadQOp::create(builder, loc, logits, quant.getCodes(),
+                                      quant.getScales(), w[0], w[1], w[2]));
 }
 
 Expected<Value> FunctionBuilder::buildBlock(int64_t layer, Value x,
@@ -217,13 +259,37 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
   SmallVector<Type> inputs, results;
   SmallVector<Location> argLocs;
   SmallVector<std::pair<StringRef, std::string>> argAttrs, resultAttrs;
+  // The compact LM head's parts: which latent weight and part they are, as
+  // the packed ternary weights say it (the emitter derives their data from
+  // the checkpoint when it writes the .bitt).
+  SmallVector<std::pair<unsigned, DictionaryAttr>> packedAttrs;
+  SmallVector<std::string> weightNames;
   inputs.push_back(RankedTensorType::get({tokens}, builder.getI32Type()));
   argLocs.push_back(nameLoc("ids"));
   argAttrs.push_back({"bitttt.io", "ids"});
   for (const WeightSpec &spec : specs) {
+    if (spec.name == "lm_head.weight" && lmHead != format::LMHeadFormat::F32) {
+      for (auto &[part, name] : lmHeadParts(lmHead)) {
+        packedAttrs.push_back(
+            {unsigned(inputs.size()),
+             builder.getDictionaryAttr(
+                 {builder.getNamedAttr("weight",
+                                       builder.getStringAttr(spec.name)),
+                  builder.getNamedAttr("part", builder.getStringAttr(part)),
+                  builder.getNamedAttr(
+                      "layout",
+                      builder.getStringAttr(format::lmHeadLayout(lmHead)))})});
+        inputs.push_back(lmHeadPartType(part));
+        argLocs.push_back(nameLoc(name));
+        argAttrs.push_back({"bitttt.tensor", name});
+        weightNames.push_back(name);
+      }
+      continue;
+    }
     inputs.push_back(tensor(spec.shape));
     argLocs.push_back(nameLoc(spec.name));
     argAttrs.push_back({"bitttt.tensor", spec.name});
+    weightNames.push_back(spec.name);
   }
   results.push_back(tensor({tokens, config.vocabSize}));
   resultAttrs.push_back({"bitttt.io", "logits"});
@@ -243,6 +309,8 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
                                    builder.getFunctionType(inputs, results));
   for (auto [i, attr] : llvm::enumerate(argAttrs))
     func.setArgAttr(i, attr.first, builder.getStringAttr(attr.second));
+  for (auto [i, attr] : packedAttrs)
+    func.setArgAttr(i, "bitttt.packed", attr);
   for (auto [i, attr] : llvm::enumerate(resultAttrs))
     func.setResultAttr(i, attr.first, builder.getStringAttr(attr.second));
   // pos is valid in [0, mini_batch): the compiled code commits only when it
@@ -263,13 +331,12 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
   builder.setInsertionPointToStart(entry);
 
   weights.clear();
-  for (auto [i, spec] : llvm::enumerate(specs))
-    weights[spec.name] = entry->getArgument(1 + i);
-  ValueRange state = entry->getArguments().drop_front(1 + specs.size());
+  for (auto [i, name] : llvm::enumerate(weightNames))
+    weights[name] = entry->getArgument(1 + i);
+  ValueRange state = entry->getArguments().drop_front(1 + weightNames.size());
 
-  SmallVector<Value> outer; // embed, norm_f, lm_head
-  if (Error e = lookup(-1, {"embed.weight", "norm_f.weight", "lm_head.weight"},
-                       outer))
+  SmallVector<Value> outer; // embed, norm_f
+  if (Error e = lookup(-1, {"embed.weight", "norm_f.weight"}, outer))
     return std::move(e);
   Value ids = entry->getArgument(0);
   Value x = ops::EmbeddingOp::create(builder, nameLoc("embed"),
@@ -285,9 +352,10 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
     x = *out;
   }
   Value normed = rmsNorm(x, outer[1], "norm_f");
-  returned[0] = ops::LMHeadOp::create(builder, nameLoc("lm_head"),
-                                      tensor({tokens, config.vocabSize}),
-                                      normed, outer[2]);
+  Expected<Value> logits = buildLMHead(normed, tokens);
+  if (!logits)
+    return logits.takeError();
+  returned[0] = *logits;
   func::ReturnOp::create(builder, nameLoc(name), returned);
   return func;
 }
@@ -419,6 +487,21 @@ Error verifyBuilt(MLIRContext &context, ModuleOp module) {
 
 } // namespace
 
+std::vector<std::pair<std::string, std::string>>
+lmHeadParts(format::LMHeadFormat format) {
+  switch (format) {
+  case format::LMHeadFormat::F32:
+    break;
+  case format::LMHeadFormat::BF16:
+    return {{"values", "lm_head.weight.bf16"}};
+  case format::LMHeadFormat::Int8:
+    return {{"values", "lm_head.weight.int8"},
+            {"row_scale", "lm_head.weight.row_scale"},
+            {"row_sum", "lm_head.weight.row_sum"}};
+  }
+  return {{"", "lm_head.weight"}};
+}
+
 std::vector<WeightSpec> expectedWeights(const ModelConfig &c) {
   int64_t v = c.vocabSize, d = c.hiddenDim, i = c.intermediateDim;
   std::vector<WeightSpec> specs;
@@ -471,13 +554,64 @@ Error checkPrefillChunk(const ModelConfig &c, int64_t chunk) {
   return Error::success();
 }
 
+namespace {
+/// The parts of a compact LM head a .bitt holds: present, with the dtype and
+/// shape of its format; added to `expected`.
+Error checkLMHeadSource(const ModelConfig &c,
+                        const format::BittFile &checkpoint,
+                        const LMHeadSource &source,
+                        llvm::StringSet<> &expected) {
+  int64_t v = c.vocabSize, d = c.hiddenDim;
+  bool bf16 = source.format == format::LMHeadFormat::BF16;
+  for (auto &[part, unused] : lmHeadParts(source.format)) {
+    auto it = source.parts.find(part);
+    std::string field = "'bitttt.lm_head.parts." + part + "'";
+    if (it == source.parts.end())
+      return makeError(checkpoint.path() + ": header field " + field +
+                       " is missing");
+    std::string dtype = part == "values"      ? (bf16 ? "BF16" : "I8")
+                        : part == "row_scale" ? "F32"
+                                              : "I32";
+    std::vector<int64_t> shape = {v};
+    if (part == "values")
+      shape.push_back(d);
+    const format::TensorInfo *t = checkpoint.find(it->second);
+    if (!t || t->dtype != dtype || t->shape != shape)
+      return makeError(checkpoint.path() + ": the LM head's " + part + " ('" +
+                       it->second + "', " + field + ") is missing or not " +
+                       dtype + " " + format::shapeText(shape));
+    expected.insert(it->second);
+  }
+  return Error::success();
+}
+} // namespace
+
 Error checkCheckpoint(const ModelConfig &c, const format::BittFile &checkpoint,
-                      const PackedSources *packed) {
+                      const PackedSources *packed, format::LMHeadFormat lmHead,
+                      const LMHeadSource *lmHeadSource) {
   const std::string &path = checkpoint.path();
   std::vector<WeightSpec> specs = expectedWeights(c);
   llvm::StringSet<> expected;
+  // A compact head already in the file: its parts belong to it, and stand
+  // for the f32 weight when the same format is asked for.
   for (const WeightSpec &spec : specs) {
     expected.insert(spec.name);
+    if (spec.name == "lm_head.weight" && lmHeadSource &&
+        lmHeadSource->format != format::LMHeadFormat::F32) {
+      if (Error e = checkLMHeadSource(c, checkpoint, *lmHeadSource, expected))
+        return e;
+      if (!checkpoint.find(spec.name)) {
+        if (lmHead == lmHeadSource->format)
+          continue;
+        const char *have = format::lmHeadFormatName(lmHeadSource->format);
+        return makeError(path + ": holds the LM head as " + have +
+                         " only, without the f32 'lm_head.weight' that "
+                         "--lm-head " +
+                         format::lmHeadFormatName(lmHead) +
+                         " is made from; recompile it with --lm-head " + have +
+                         ", or compile the model directory");
+      }
+    }
     const format::TensorInfo *t = checkpoint.find(spec.name);
     std::vector<int64_t> shape(spec.shape.begin(), spec.shape.end());
     auto source =
@@ -540,14 +674,15 @@ buildModelModule(MLIRContext &context, const ModelConfig &config,
                  const ModelBuildOptions &options) {
   if (Error e = checkPrefillChunk(config, options.prefillChunk))
     return std::move(e);
-  if (Error e = checkCheckpoint(config, checkpoint, options.packed))
+  if (Error e = checkCheckpoint(config, checkpoint, options.packed,
+                                options.lmHead, options.lmHeadSource))
     return std::move(e);
   context.loadDialect<ops::BitTTTDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect>();
 
   OwningOpRef<ModuleOp> module =
       ModuleOp::create(NameLoc::get(StringAttr::get(&context, "model")));
-  FunctionBuilder functions(context, config);
+  FunctionBuilder functions(context, config, options.lmHead);
   for (auto [name, tokens] :
        {std::pair<StringRef, int64_t>{"prefill", options.prefillChunk},
         {"decode", 1}})

@@ -20,8 +20,8 @@ namespace {
 
 /// Ops a target's lowering half consumes; any other bitttt op left after
 /// the tensor half has no lowering.
-constexpr const char *kTargetLoweredOps[] = {"lm_head", "bitlinear_q",
-                                             "gate_up_q", "dot_2bit_i8"};
+constexpr const char *kTargetLoweredOps[] = {
+    "lm_head", "lm_head_q", "bitlinear_q", "gate_up_q", "dot_2bit_i8"};
 
 } // namespace
 

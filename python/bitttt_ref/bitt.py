@@ -49,7 +49,9 @@ class Tensor:
         self.dtype, self.shape, self.data, self.offset = dtype, shape, data, offset
 
     def numpy(self):
-        return np.frombuffer(self.data, DTYPE_TO_NUMPY[self.dtype]).reshape(self.shape)
+        """The values as numpy; BF16 (no numpy dtype) as its uint16 bits."""
+        dtype = np.uint16 if self.dtype == "BF16" else DTYPE_TO_NUMPY[self.dtype]
+        return np.frombuffer(self.data, dtype).reshape(self.shape)
 
 
 def _align(n):

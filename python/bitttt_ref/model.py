@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from .config import Config
-from .ops import LN_EPS, bitlinear, cross_entropy, layer_norm, rms_norm, silu
+from .ops import (LM_HEAD_FORMATS, LN_EPS, bitlinear, cross_entropy, layer_norm, lm_head,
+                  rms_norm, silu)
 from .ttt import (LinearState, SeedState, l2_normalize, linear_init_state, seed_init_state,
                   ttt_eta, ttt_linear_dual, ttt_linear_primal, ttt_linear_step,
                   ttt_seed_dual, ttt_seed_primal, ttt_seed_step)
@@ -204,12 +205,19 @@ class Block(nn.Module):
 class BitTTTModel(nn.Module):
     """embed -> L blocks -> RMSNorm_f -> lm_head (f32) -> logits."""
 
-    def __init__(self, config: Config, dtype: torch.dtype = torch.float32):
+    def __init__(self, config: Config, dtype: torch.dtype = torch.float32,
+                 lm_head_format: str = "f32"):
+        """``lm_head_format``: the head's weight as ``bitttt-compile --lm-head``
+        makes it (f32, bf16, int8: ops.lm_head); the parameter stays f32."""
         super().__init__()
         if isinstance(config, dict):
             config = Config.from_dict(config)
+        if lm_head_format not in LM_HEAD_FORMATS:
+            raise ValueError(f"lm_head_format must be one of {LM_HEAD_FORMATS}, "
+                             f"got {lm_head_format!r}")
         self.config = config
         self.dtype = dtype
+        self.lm_head_format = lm_head_format
         V, D = config.vocab_size, config.hidden_dim
         self.embed = Embedding(V, D, dtype)
         self.layers = nn.ModuleList(Block(config, dtype) for _ in range(config.num_layers))
@@ -262,7 +270,9 @@ class BitTTTModel(nn.Module):
 
     # -- running -------------------------------------------------------------
     def _head(self, x):
-        return self.lm_head(self.norm_f(x))
+        if self.lm_head_format == "f32":
+            return self.lm_head(self.norm_f(x))
+        return lm_head(self.norm_f(x), self.lm_head.weight, self.lm_head_format)
 
     def run(self, ids: torch.Tensor, state: Optional[State] = None,
             form: str = "dual") -> Tuple[torch.Tensor, State]:

@@ -16,6 +16,8 @@ __all__ = [
     "weight_quant", "act_quant", "act_quant_with_scale", "to_int8",
     "bitlinear", "bitlinear_int", "int_dot",
     "rms_norm", "layer_norm", "silu", "swiglu", "cross_entropy",
+    "LM_HEAD_FORMATS", "lm_head_bf16", "lm_head_int8_quant", "lm_head_int8",
+    "lm_head",
 ]
 
 WEIGHT_EPS = 1e-5   # floor of the weight scale gamma
@@ -148,6 +150,57 @@ def bitlinear_int(xq_int8: torch.Tensor, s: torch.Tensor, Wq_int8: torch.Tensor,
     """
     acc = int_dot(xq_int8, Wq_int8)
     return acc.to(s.dtype) * gamma.to(s.dtype) / s
+
+
+# ---------------------------------------------------------------------------
+# the LM head in the formats of `bitttt-compile --lm-head` (docs/lm-head.md)
+
+LM_HEAD_FORMATS = ("f32", "bf16", "int8")
+
+
+def lm_head_bf16(W: torch.Tensor) -> torch.Tensor:
+    """The f32 weight rounded to bf16 (round to nearest even), as bf16."""
+    return W.detach().to(torch.float32).to(torch.bfloat16)
+
+
+def lm_head_int8_quant(W: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-row symmetric absmax int8 quantizer of the f32 LM-head weight [V, D].
+
+    s_r = max_k |W[r,k]| / 127 (an f32 division);
+    q[r,k] = clamp(round(W[r,k] / s_r), -127, 127) (round half to even, f32
+    division); a row with s_r = 0 (all zero, or underflowed) has q = 0.
+    Returns ``(q int8 [V, D], s f32 [V], row_sum int32 [V] = sum_k q[r,k])``.
+    """
+    W = W.detach().to(torch.float32)
+    amax = W.abs().amax(dim=-1)
+    s = amax / torch.full_like(amax, 127.0)          # a true f32 division
+    zero = s == 0
+    safe = torch.where(zero, torch.ones_like(s), s)
+    q = torch.round(W / safe[:, None]).clamp_(-127, 127)
+    q = torch.where(zero[:, None], torch.zeros_like(q), q)
+    s = torch.where(zero, torch.zeros_like(s), s)
+    return q.to(torch.int8), s, q.to(torch.int64).sum(-1).to(torch.int32)
+
+
+def lm_head_int8(x: torch.Tensor, q: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """logits = f32(xq . q^T) * s_r / s_x: xq, s_x = act_quant(x) (8 bits, the
+    BitLinears' quantizer); the integer dot exact, then the two f32 operations
+    in that order (as bitlinear_int)."""
+    xq, sx = act_quant(x.to(torch.float32), 8)
+    acc = int_dot(xq, q)
+    return acc.to(torch.float32) * s / sx
+
+
+def lm_head(x: torch.Tensor, W: torch.Tensor, fmt: str = "f32") -> torch.Tensor:
+    """x W^T with W in the LM-head format ``fmt`` (f32, bf16, int8)."""
+    if fmt == "f32":
+        return torch.matmul(x, W.t())
+    if fmt == "bf16":
+        return torch.matmul(x, lm_head_bf16(W).to(x.dtype).t())
+    if fmt == "int8":
+        q, s, _ = lm_head_int8_quant(W)
+        return lm_head_int8(x, q, s).to(x.dtype)
+    raise ValueError(f"lm_head: format must be one of {LM_HEAD_FORMATS}, got {fmt!r}")
 
 
 # ---------------------------------------------------------------------------

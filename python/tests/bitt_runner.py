@@ -19,7 +19,7 @@ BUILD = os.environ.get("BITTTT_BUILD", os.path.join(REPO, "build"))
 COMPILE = os.path.join(BUILD, "bin", "bitttt-compile")
 
 _DTYPES = {"F32": np.float32, "I32": np.int32, "I64": np.int64, "U8": np.uint8,
-           "I8": np.int8}
+           "I8": np.int8, "BF16": np.uint16}
 
 
 def compile_model(model_dir, out, *extra):

@@ -59,6 +59,9 @@ private:
   Status checkIO(FunctionSpec &fn);
   Status checkStateUse(const std::string &field, BufferSpec &buffer);
   Status parseArtifacts(const json &artifacts);
+  /// "bitttt.lm_head" (optional: absent means f32) against every buffer of
+  /// prefill/decode that is the LM head or one of its parts.
+  Status parseLMHead(const json &bitttt);
   /// The optional "range" [lo, hi) of `entry` (integers, lo < hi).
   Status parseRange(const std::string &field, const json &entry,
                     std::optional<std::pair<int64_t, int64_t>> &out) const;
@@ -130,7 +133,120 @@ Status SpecParser::parse() {
                                      stateDefinedAt_[state.name] + ")");
     }
   }
+  if (Status s = parseLMHead(*bitttt); !s)
+    return s;
   return parseArtifacts(*artifacts);
+}
+
+Status SpecParser::parseLMHead(const json &bitttt) {
+  using format::LMHeadFormat;
+  const std::string field = "bitttt.lm_head";
+  auto head = bitttt.find("lm_head");
+  std::map<std::string, std::string> parts; // part -> tensor
+  int64_t rows = spec_.vocab, cols = -1;
+  if (head != bitttt.end() && !head->is_null()) {
+    if (!head->is_object())
+      return fieldError(field, "is " + head->dump() + ", expected an object");
+    auto fmt = head->find("format");
+    if (fmt == head->end() || !fmt->is_string() ||
+        !format::parseLMHeadFormat(fmt->get<std::string>(), spec_.lmHead))
+      return fieldError(field + ".format",
+                        "is " + (fmt == head->end() ? "missing" : fmt->dump()) +
+                            ", expected \"f32\", \"bf16\" or \"int8\"");
+    auto r = head->find("rows"), c = head->find("cols");
+    if (r == head->end() || !r->is_number_unsigned() ||
+        r->get<int64_t>() != spec_.vocab)
+      return fieldError(field + ".rows",
+                        "is " + (r == head->end() ? "missing" : r->dump()) +
+                            ", expected config.vocab_size " +
+                            std::to_string(spec_.vocab));
+    if (c == head->end() || !c->is_number_unsigned() ||
+        c->get<uint64_t>() == 0 ||
+        c->get<uint64_t>() > uint64_t(std::numeric_limits<int32_t>::max()))
+      return fieldError(field + ".cols",
+                        "is " + (c == head->end() ? "missing" : c->dump()) +
+                            ", expected a positive integer");
+    cols = c->get<int64_t>();
+    auto p = head->find("parts");
+    if (p == head->end() || !p->is_object())
+      return fieldError(field + ".parts", "is missing or not an object");
+    for (const auto &[part, tensor] : p->items()) {
+      if (!tensor.is_string())
+        return fieldError(field + ".parts." + part,
+                          "is " + tensor.dump() + ", expected a tensor name");
+      parts[part] = tensor.get<std::string>();
+    }
+  }
+  // What each part of this format is.
+  bool f32 = spec_.lmHead == LMHeadFormat::F32;
+  std::map<std::string, std::pair<std::string, std::vector<int64_t>>> want;
+  if (f32)
+    want["values"] = {"F32", {rows, cols}};
+  else
+    want["values"] = {spec_.lmHead == LMHeadFormat::BF16 ? "BF16" : "I8",
+                      {rows, cols}};
+  if (spec_.lmHead == LMHeadFormat::Int8) {
+    want["row_scale"] = {"F32", {rows}};
+    want["row_sum"] = {"I32", {rows}};
+  }
+  if (!parts.empty())
+    for (const auto &[part, unused] : parts)
+      if (!want.count(part))
+        return fieldError(field + ".parts." + part,
+                          std::string("is not a part of the ") +
+                              format::lmHeadFormatName(spec_.lmHead) +
+                              " LM head");
+  const std::string layout = format::lmHeadLayout(spec_.lmHead);
+  for (const char *name : {"prefill", "decode"}) {
+    auto fn = spec_.functions.find(name);
+    if (fn == spec_.functions.end())
+      continue;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < fn->second.inputs.size(); ++i) {
+      const BufferSpec &b = fn->second.inputs[i];
+      std::string where = "bitttt.functions." + std::string(name) + ".inputs[" +
+                          std::to_string(i) + "]";
+      bool isPart = b.packedWeight == "lm_head.weight";
+      bool isLatent = b.packedWeight.empty() && b.name == "lm_head.weight";
+      if (!isPart && !isLatent)
+        continue;
+      if (isPart != !f32 || (isPart && b.packedLayout != layout))
+        return fieldError(where, "is " + quote(b.name) + " (layout " +
+                                     quote(b.packedLayout) + "), but " + field +
+                                     ".format says the LM head is " +
+                                     format::lmHeadFormatName(spec_.lmHead));
+      std::string part = isPart ? b.packedPart : "values";
+      auto w = want.find(part);
+      if (w == want.end())
+        return fieldError(where + ".packed.part",
+                          "is " + quote(part) + ", not a part of the " +
+                              format::lmHeadFormatName(spec_.lmHead) +
+                              " LM head");
+      std::vector<int64_t> shape = w->second.second;
+      if (cols < 0 && part == "values" && b.shape.size() == 2)
+        shape[1] = cols = b.shape[1]; // a file without the field
+      if (b.dtype != w->second.first || b.shape != shape)
+        return fieldError(where, "is " + b.dtype + " " + shapeText(b.shape) +
+                                     ", but the " +
+                                     format::lmHeadFormatName(spec_.lmHead) +
+                                     " LM head's " + part + " is " +
+                                     w->second.first + " " + shapeText(shape));
+      if (!parts.empty() && parts[part] != b.name)
+        return fieldError(where + ".name", "is " + quote(b.name) + ", but " +
+                                               field + ".parts." + part +
+                                               " names " + quote(parts[part]));
+      seen.insert(part);
+    }
+    if (!f32 || !parts.empty())
+      for (const auto &[part, unused] : want)
+        if (!seen.count(part))
+          return fieldError(
+              "bitttt.functions." + std::string(name) + ".inputs",
+              "lacks the " +
+                  std::string(format::lmHeadFormatName(spec_.lmHead)) +
+                  " LM head's " + part + " (" + field + ")");
+  }
+  return Status::ok();
 }
 
 Status

@@ -11,6 +11,7 @@
 #define BITTTT_RUNTIME_MODELSPEC_H
 
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Format/LMHead.h"
 
 #include <cstdint>
 #include <map>
@@ -76,6 +77,9 @@ struct ArtifactSpec {
 
 struct ModelSpec {
   int64_t vocab = 0;
+  /// What the LM head of prefill/decode reads ("bitttt.lm_head.format";
+  /// f32 when a file predates the field), checked against their buffers.
+  format::LMHeadFormat lmHead = format::LMHeadFormat::F32;
   std::map<std::string, FunctionSpec> functions;
   std::vector<StateSpec> states; ///< sorted by name
   std::map<std::string, ArtifactSpec> artifacts;

@@ -13,6 +13,7 @@
 #include "Model.h"
 #include "Session.h"
 
+#include "bitttt/Format/LMHead.h"
 #include "bitttt/Format/Packing.h"
 
 #include <nlohmann/json.hpp>
@@ -477,12 +478,49 @@ Status exportModel(const bitttt_trainer &t, const char *bittPath,
       partOf[entry.value("codes", "")] = {weight, "codes"};
       partOf[entry.value("scale", "")] = {weight, "scale"};
     }
+    // A compact LM head is requantized from the trained f32 weight
+    // (docs/lm-head.md), with the quantizer the compiler used.
+    std::map<std::string, std::pair<const void *, size_t>> headParts;
+    std::vector<uint16_t> headBf16;
+    format::Int8LMHead headInt8;
+    const json &head = t.header["bitttt"].value("lm_head", json::object());
+    std::string headFormat =
+        head.is_object() ? head.value("format", "f32") : std::string("f32");
+    if (headFormat != "f32") {
+      auto it = t.params.find("lm_head.weight");
+      if (it == t.params.end())
+        return Status::error(ErrorCode::Internal,
+                             "the LM head is not a parameter of the trainer");
+      const std::vector<int64_t> &shape = t.shapes.at("lm_head.weight");
+      const json &parts = head.value("parts", json::object());
+      if (headFormat == "bf16") {
+        headBf16 =
+            format::quantizeLMHeadBF16(it->second.data(), shape[0] * shape[1]);
+        headParts[parts.value("values", "")] = {headBf16.data(),
+                                                headBf16.size() * 2};
+      } else {
+        headInt8 =
+            format::quantizeLMHeadInt8(it->second.data(), shape[0], shape[1]);
+        headParts[parts.value("values", "")] = {headInt8.codes.data(),
+                                                headInt8.codes.size()};
+        headParts[parts.value("row_scale", "")] = {headInt8.scale.data(),
+                                                   headInt8.scale.size() * 4};
+        headParts[parts.value("row_sum", "")] = {headInt8.rowSum.data(),
+                                                 headInt8.rowSum.size() * 4};
+      }
+    }
     std::vector<format::TensorData> tensors;
     for (const format::TensorInfo &info : file.tensors()) {
       format::TensorData d{info.name, info.dtype, info.shape, info.data,
                            info.nbytes};
       if (auto p = t.params.find(info.name); p != t.params.end()) {
         d.data = p->second.data();
+      } else if (auto h = headParts.find(info.name); h != headParts.end()) {
+        if (h->second.second != info.nbytes)
+          return Status::error(ErrorCode::Internal,
+                               "requantizing the LM head changed '" +
+                                   info.name + "''s size");
+        d.data = h->second.first;
       } else if (auto q = partOf.find(info.name); q != partOf.end()) {
         const format::PackedTernary &pt = packed[q->second.first];
         if (q->second.second == "codes") {

@@ -6,7 +6,7 @@
 // first occurrence.
 // ALLOW-LABEL: func @loss
 // ALLOW: bitttt.cross_entropy
-// PIPE: error: 'bitttt.cross_entropy' op is left after the target-independent half of bitttt-cpu-pipeline, which has no lowering for it (2 such ops); ops it leaves to the target lowering: lm_head, bitlinear_q, gate_up_q, dot_2bit_i8
+// PIPE: error: 'bitttt.cross_entropy' op is left after the target-independent half of bitttt-cpu-pipeline, which has no lowering for it (2 such ops); ops it leaves to the target lowering: lm_head, lm_head_q, bitlinear_q, gate_up_q, dot_2bit_i8
 func.func @loss(%logits: tensor<8x64xf32>, %ids: tensor<8xi32>) -> (f32, f32) {
   // expected-error @+1 {{'bitttt.cross_entropy' op is left after this pipeline, which has no lowering for it (2 such ops)}}
   %a = bitttt.cross_entropy %logits, %ids : tensor<8x64xf32>, tensor<8xi32>

@@ -80,6 +80,16 @@ cl::opt<int64_t> prefillChunk(
              "(default 64). @decode always takes one token"),
     cl::cat(compileCategory));
 
+cl::opt<std::string> lmHead(
+    "lm-head", cl::init("f32"), cl::value_desc("f32|bf16|int8"),
+    cl::desc("What @prefill/@decode's LM head reads: 'f32' (the checkpoint's "
+             "weight, default), 'bf16' (rounded to nearest even) or 'int8' "
+             "(per-row absmax scale, int8 activation quantized per token "
+             "like the BitLinears'); docs/lm-head.md. Recompiling a .bitt "
+             "whose head is bf16/int8 needs the same value (the f32 weight "
+             "is not in it)"),
+    cl::cat(compileCategory));
+
 cl::opt<bool> train(
     "train",
     cl::desc("Also compile the training step: @train_step (loss, gradients "
@@ -165,6 +175,8 @@ struct Input {
   std::string weightsPath;
   std::unique_ptr<bitttt::format::BittFile> checkpoint;
   bitttt::PackedSources packed;
+  /// A .bitt's compact LM head (header 'bitttt.lm_head'); F32 otherwise.
+  bitttt::LMHeadSource lmHead;
 };
 
 Error openCheckpoint(Input &in, const std::string &file) {
@@ -246,6 +258,30 @@ Expected<Input> loadInput(StringRef path) {
                   "' is not {codes, scale, rows, cols, layout: i2_b128}");
         in.packed[name.str()] = {codes->str(), scale->str(), *rows, *cols};
       }
+  // Its LM head, when compact: the parts stand for the f32 weight.
+  if (json::Object *bitttt = root->getObject("bitttt"))
+    if (json::Value *head = bitttt->get("lm_head");
+        head && !head->getAsNull()) {
+      json::Object *h = head->getAsObject();
+      auto name = h ? h->getString("format") : std::nullopt;
+      json::Object *parts = h ? h->getObject("parts") : nullptr;
+      if (!name || !parts ||
+          !bitttt::format::parseLMHeadFormat(name->str(), in.lmHead.format))
+        return createStringError(
+            inconvertibleErrorCode(),
+            path + ": header field 'bitttt.lm_head' is not {format: "
+                   "f32|bf16|int8, parts: {...}}");
+      for (auto &[part, tensor] : *parts) {
+        auto t = tensor.getAsString();
+        if (!t)
+          return createStringError(inconvertibleErrorCode(),
+                                   path +
+                                       ": header field 'bitttt.lm_head."
+                                       "parts." +
+                                       part.str() + "' is not a tensor name");
+        in.lmHead.parts[part.str()] = t->str();
+      }
+    }
   return std::move(in);
 }
 
@@ -311,6 +347,10 @@ int main(int argc, char **argv) {
       cpuTargets.push_back(&t);
   if (kind == "llvm" && cpuTargets.size() != 1)
     return fail("--emit=llvm writes code for one target: pass --target=");
+  bitttt::format::LMHeadFormat headFormat;
+  if (!bitttt::format::parseLMHeadFormat(lmHead, headFormat))
+    return fail("--lm-head=" + lmHead +
+                " is not a known LM-head format (f32, bf16, int8)");
   Expected<Input> input = loadInput(modelDir);
   if (!input)
     return fail(input.takeError());
@@ -338,6 +378,8 @@ int main(int argc, char **argv) {
   bitttt::ModelBuildOptions options;
   options.prefillChunk = prefillChunk;
   options.packed = input->packed.empty() ? nullptr : &input->packed;
+  options.lmHead = headFormat;
+  options.lmHeadSource = &input->lmHead;
   auto module =
       bitttt::buildModelModule(context, *config, *checkpoint, options);
   if (!module)
@@ -442,6 +484,7 @@ int main(int argc, char **argv) {
       contents.configJson = input->configText;
       contents.tokenizerJson = input->tokenizerText;
       contents.packed = options.packed;
+      contents.lmHeadSource = options.lmHeadSource;
       contents.config = &*config;
       contents.checkpoint = checkpoint.get();
       if (outputPath == "-")

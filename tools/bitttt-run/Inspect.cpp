@@ -131,6 +131,16 @@ void inspect(const std::string &path) {
   if (!section.is_object())
     section = json::object();
   printFunctions(section.value("functions", json()));
+  // What the LM head is (docs/lm-head.md); files without the field: f32.
+  json head = section.value("lm_head", json());
+  if (head.is_object())
+    std::printf("lm_head: %s [%s, %s], parts %s\n",
+                text(head.value("format", json())).c_str(),
+                head.value("rows", json()).dump().c_str(),
+                head.value("cols", json()).dump().c_str(),
+                head.value("parts", json()).dump().c_str());
+  else if (section.contains("functions"))
+    std::printf("lm_head: f32 (not recorded)\n");
   json states = section.value("state", json());
   if (states.is_object() && !states.empty()) {
     std::printf("state: %zu values\n", states.size());
@@ -168,7 +178,8 @@ void addInspect(CLI::App &app) {
       "inspect",
       "Summarise a .bitt (or .safetensors) file without loading its code: "
       "the config, the tokenizer, the compiled functions with their symbols "
-      "and token counts, the TTT state (init and valid range), the "
+      "and token counts, the LM head's format, the TTT state (init and valid "
+      "range), the "
       "artifacts by target, the number and total size of the tensors.");
   cmd->add_option("MODEL", *path, "The file")->required();
   cmd->callback([path] { inspect(*path); });

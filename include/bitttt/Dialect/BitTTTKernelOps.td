@@ -51,4 +51,42 @@ def BitTTT_Dot2BitI8Op : BitTTT_Op<"dot_2bit_i8",
   let hasVerifier = 1;
 }
 
+def BitTTT_DotU8I8Op : BitTTT_Op<"dot_u8_i8", [Pure]> {
+  let summary = "accumulate unsigned-by-signed int8 dot products (VNNI)";
+  let description = [{
+    `result[i] = acc[i] + Σ_{j<4} zext(lhs[4i+j]) · sext(rhs[4i+j])`, exact
+    in i32 (no intermediate saturation), `i < 8`: `vpdpbusd`. Only targets
+    with VNNI lower it (`bitttt-lower-x86-dot` refuses it on AVX2, whose
+    `vpmaddubsw` saturates); the int8 LM head uses it on a +128-biased
+    activation.
+
+    ```mlir
+    %r = bitttt.dot_u8_i8 %acc, %u, %s
+    ```
+  }];
+  let arguments = (ins BitTTT_Vec8xI32:$acc, BitTTT_Vec32xI8:$lhs,
+                   BitTTT_Vec32xI8:$rhs);
+  let results = (outs BitTTT_Vec8xI32:$result);
+  let assemblyFormat = "$acc `,` $lhs `,` $rhs attr-dict";
+}
+
+def BitTTT_DotI8I8Op : BitTTT_Op<"dot_i8_i8", [Pure]> {
+  let summary = "accumulate signed int8 dot products of values in ±127";
+  let description = [{
+    `result[i] = acc[i] + Σ_{j<4} lhs[4i+j] · rhs[4i+j]`, both signed, `i < 8`,
+    exact in i32 when every value is in [-127, 127] (-128 is undefined
+    behaviour). `bitttt-lower-x86-dot` forms `|lhs|` and `rhs · sign(lhs)`
+    (vpabsb, vpsignb) and multiplies them with `vpmaddubsw` + `vpmaddwd`
+    (AVX2: pair sums ≤ 2·127·127 stay exact in i16) or `vpdpbusd` (VNNI).
+
+    ```mlir
+    %r = bitttt.dot_i8_i8 %acc, %w, %x
+    ```
+  }];
+  let arguments = (ins BitTTT_Vec8xI32:$acc, BitTTT_Vec32xI8:$lhs,
+                   BitTTT_Vec32xI8:$rhs);
+  let results = (outs BitTTT_Vec8xI32:$result);
+  let assemblyFormat = "$acc `,` $lhs `,` $rhs attr-dict";
+}
+
 #endif // BITTTT_KERNEL_OPS_TD

@@ -47,6 +47,36 @@ def BitTTT_LMHeadOp : BitTTT_Op<"lm_head", [Pure]> {
   let hasVerifier = 1;
 }
 
+def BitTTT_LMHeadQOp : BitTTT_Op<"lm_head_q", [Pure]> {
+  let summary = "int8 language-model head: per-row scaled int8 weight";
+  let description = [{
+    The `--lm-head int8` form of `lm_head` (docs/lm-head.md):
+    `logits[t, r] = f32(Σ_k codes[t, k] · weight[r, k]) · row_scale[r]
+    / scales[t]`, the integer dot exact in i32 and the two f32 operations in
+    that order. `codes`/`scales` are `act_quant`'s results (per-token absmax,
+    `scales` the multiplier `127 / max|x|`), `weight` the int8 codes in
+    [-127, 127] and `row_scale` their per-row scale `max|W_r| / 127`;
+    `row_sum[r] = Σ_k weight[r, k]` is what a kernel that biases the
+    activation by +128 subtracts again (x86 VNNI). Inference only.
+
+    ```mlir
+    %l = bitttt.lm_head_q %xq, %s, %w, %ws, %wsum
+        : tensor<8x32xi8>, tensor<8xf32>, tensor<64x32xi8>, tensor<64xf32>,
+          tensor<64xi32> -> tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins BitTTT_I8Matrix:$codes, BitTTT_F32Vector:$scales,
+                   BitTTT_I8Matrix:$weight, BitTTT_F32Vector:$row_scale,
+                   TensorRankOf<[I32], [1]>:$row_sum);
+  let results = (outs BitTTT_F32Matrix:$result);
+  let assemblyFormat = [{
+    $codes `,` $scales `,` $weight `,` $row_scale `,` $row_sum attr-dict `:`
+    type($codes) `,` type($scales) `,` type($weight) `,` type($row_scale) `,`
+    type($row_sum) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def BitTTT_CrossEntropyOp : BitTTT_Op<"cross_entropy", [Pure]> {
   let summary = "mean token cross-entropy of logits against target ids";
   let description = [{

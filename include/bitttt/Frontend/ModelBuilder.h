@@ -19,6 +19,7 @@
 #define BITTTT_FRONTEND_MODELBUILDER_H
 
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Format/LMHead.h"
 #include "bitttt/Frontend/ModelConfig.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -44,11 +45,28 @@ struct PackedSource {
 };
 using PackedSources = std::map<std::string, PackedSource>;
 
+/// The LM head a compiled .bitt holds in a compact format (its header's
+/// `bitttt.lm_head`): `parts` maps each part ("values", "row_scale",
+/// "row_sum") to its tensor; the f32 `lm_head.weight` may be absent.
+struct LMHeadSource {
+  format::LMHeadFormat format = format::LMHeadFormat::F32;
+  std::map<std::string, std::string> parts;
+};
+
+/// The argument names of the LM head's parts in `format` (docs/lm-head.md):
+/// part → tensor name, {"lm_head.weight"} itself for f32.
+std::vector<std::pair<std::string, std::string>>
+lmHeadParts(format::LMHeadFormat format);
+
 struct ModelBuildOptions {
   /// Tokens per @prefill call; a positive multiple of ttt.mini_batch.
   int64_t prefillChunk = 64;
   /// Weights the checkpoint holds packed (recompiling a .bitt v2), or null.
   const PackedSources *packed = nullptr;
+  /// What the LM head of @prefill/@decode reads (--lm-head).
+  format::LMHeadFormat lmHead = format::LMHeadFormat::F32;
+  /// The compact LM head the checkpoint holds (recompiling a .bitt), or null.
+  const LMHeadSource *lmHeadSource = nullptr;
 };
 
 /// A checkpoint tensor the model needs (all are F32).
@@ -73,11 +91,14 @@ llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
 
 /// Checks the checkpoint against expectedWeights(config): every tensor is
 /// present with dtype F32 and the expected shape (or, when `packed` lists
-/// it, as i2_b128 codes + scale of that shape), and there is no other
-/// (compiled artifacts excepted when recompiling a .bitt).
-llvm::Error checkCheckpoint(const ModelConfig &config,
-                            const format::BittFile &checkpoint,
-                            const PackedSources *packed = nullptr);
+/// it, as i2_b128 codes + scale of that shape; or, for lm_head.weight when
+/// `lmHead` is the format of `lmHeadSource`, as its parts), and there is no
+/// other (compiled artifacts excepted when recompiling a .bitt).
+llvm::Error
+checkCheckpoint(const ModelConfig &config, const format::BittFile &checkpoint,
+                const PackedSources *packed = nullptr,
+                format::LMHeadFormat lmHead = format::LMHeadFormat::F32,
+                const LMHeadSource *lmHeadSource = nullptr);
 
 /// Checks options and checkpoint, builds @prefill and @decode, and verifies
 /// the module. `context` must have the bitttt, func, arith and tensor

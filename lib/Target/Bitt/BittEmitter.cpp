@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "bitttt/Target/Bitt/BittEmitter.h"
+#include "LMHeadParts.h"
 
 #include "bitttt/Format/BittFile.h"
 #include "bitttt/Format/Packing.h"
@@ -38,7 +39,8 @@ std::string stateInit(const ModelConfig &config, llvm::StringRef name) {
 
 class Writer {
 public:
-  explicit Writer(const BittContents &contents) : c(contents) {}
+  explicit Writer(const BittContents &contents)
+      : c(contents), lmHead(*contents.checkpoint, contents.lmHeadSource) {}
   Error write(llvm::StringRef path);
 
 private:
@@ -52,6 +54,7 @@ private:
   std::map<std::string, format::PackedTernary> packed; // latent name →
   std::map<std::string, bool> added;
   llvm::json::Object packedIndex, stateIndex, functions;
+  LMHeadParts lmHead; // the LM head, whatever its format
 };
 
 Error Writer::addCheckpointTensor(const std::string &name) {
@@ -68,6 +71,10 @@ Error Writer::addCheckpointTensor(const std::string &name) {
 Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
   if (added[b.name])
     return Error::success();
+  if (LMHeadParts::isHead(b)) {
+    added[b.name] = true;
+    return lmHead.add(where, b, tensors);
+  }
   if (b.packedWeight.empty())
     return addCheckpointTensor(b.name);
   if (b.packedLayout != "i2_b128")
@@ -248,6 +255,7 @@ Error Writer::write(llvm::StringRef path) {
       {"bitttt", llvm::json::Object{{"format_version", 2},
                                     {"abi_version", c.abi.version},
                                     {"packed", std::move(packedIndex)},
+                                    {"lm_head", lmHead.header()},
                                     {"artifacts", std::move(artifacts)},
                                     {"functions", std::move(functions)},
                                     {"state", std::move(stateIndex)},

@@ -1,4 +1,4 @@
-//===- LowerLMHead.cpp - bitttt.lm_head → row-parallel vector kernel ------===//
+//===- LowerLMHead.cpp - bitttt.lm_head(_q) → row-parallel vector kernel --===//
 //
 // logits = x · Wᵀ, the decode-time GEMV over the largest weight of a model
 // (vocab × hidden). Per (row, token): a loop over column chunks of
@@ -6,6 +6,8 @@
 // chains are independent, the ragged end read with masks, then one
 // horizontal sum. `lanes` is the target's f32 vector width (CpuTargets.def);
 // rows run on the runtime's thread pool (scf.forall, buildRowParallel).
+// The int8 head (lm_head_q) runs the same loops on 32-byte int8 chunks with
+// the target's int8 dot (docs/lm-head.md).
 //
 //===----------------------------------------------------------------------===//
 #include "PassTarget.h"
@@ -84,6 +86,91 @@ Value buildLMHead(ImplicitLocOpBuilder &b, LMHeadOp op, int64_t lanes) {
       });
 }
 
+/// Bytes per int8 chunk: one ymm of the dot kernel ops.
+constexpr int64_t kI8Chunk = 32;
+
+/// One step of the int8 row kernel: kUnroll chunks of 32 codes from `col`,
+/// each into its own i32 accumulator. Out-of-range weights read as 0, so
+/// their products vanish whatever the activation padding is.
+SmallVector<Value> int8Step(ImplicitLocOpBuilder &b, bool vnni, Value x,
+                            Value w, Value r, Value t, Value col,
+                            ValueRange accs, bool inBounds) {
+  auto bytes = VectorType::get({kI8Chunk}, b.getI8Type());
+  Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+  SmallVector<Value> out;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value c = arith::AddIOp::create(
+        b, col, arith::ConstantIndexOp::create(b, u * kI8Chunk));
+    Value xs = vector::TransferReadOp::create(b, bytes, x, ValueRange{t, c},
+                                              pad, ArrayRef<bool>{inBounds});
+    Value ws = vector::TransferReadOp::create(b, bytes, w, ValueRange{r, c},
+                                              pad, ArrayRef<bool>{inBounds});
+    out.push_back(
+        vnni ? Value(DotU8I8Op::create(b, accs[u].getType(), accs[u], xs, ws))
+             : Value(DotI8I8Op::create(b, accs[u].getType(), accs[u], ws, xs)));
+  }
+  return out;
+}
+
+/// logits[t, r] = f32(Σ_k xq[t,k]·w[r,k]) · row_scale[r] / scales[t]
+/// (docs/lm-head.md). VNNI's vpdpbusd multiplies unsigned by signed bytes:
+/// the activation codes are biased once to xq + 128 (xor 0x80, as u8) and
+/// 128·row_sum[r] is subtracted from the row's sum. AVX2 multiplies the
+/// signed codes directly (bitttt.dot_i8_i8); row_sum is then unused.
+Value buildLMHeadQ(ImplicitLocOpBuilder &b, LMHeadQOp op, bool vnni) {
+  TensorBuilder tb(b);
+  Value x = op.getCodes(), w = op.getWeight();
+  int64_t rows = op.getWeight().getType().getDimSize(0);
+  int64_t cols = op.getWeight().getType().getDimSize(1);
+  if (vnni) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Value bias = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
+    x = arith::XOrIOp::create(b, x, bias);
+  }
+  int64_t chunk = kI8Chunk * kUnroll, full = cols / chunk;
+  auto accType = VectorType::get({8}, b.getI32Type());
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(accType, b.getI32IntegerAttr(0)));
+  SmallVector<Value> zeros(kUnroll, zero);
+  return buildRowParallel(
+      tb, rows, x, [&](ImplicitLocOpBuilder &lb, Value r, Value t) {
+        auto loop = scf::ForOp::create(
+            lb, tb.index(0), tb.index(full), tb.index(1), zeros,
+            [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
+              ImplicitLocOpBuilder kb(loc, ob);
+              Value col = arith::MulIOp::create(
+                  kb, i, arith::ConstantIndexOp::create(kb, chunk));
+              scf::YieldOp::create(
+                  kb, int8Step(kb, vnni, x, w, r, t, col, accs, true));
+            });
+        SmallVector<Value> accs(loop.getResults());
+        if (cols % chunk)
+          accs = int8Step(lb, vnni, x, w, r, t, tb.index(full * chunk), accs,
+                          false);
+        Value sum = accs[0];
+        for (Value a : ArrayRef<Value>(accs).drop_front())
+          sum = arith::AddIOp::create(lb, sum, a);
+        Value dot =
+            vector::ReductionOp::create(lb, vector::CombiningKind::ADD, sum);
+        if (vnni) {
+          Value rowSum =
+              tensor::ExtractOp::create(lb, op.getRowSum(), ValueRange{r});
+          Value bias = arith::ShLIOp::create(
+              lb, rowSum,
+              arith::ConstantOp::create(lb, lb.getI32IntegerAttr(7)));
+          dot = arith::SubIOp::create(lb, dot, bias);
+        }
+        Value f = arith::SIToFPOp::create(lb, lb.getF32Type(), dot);
+        Value rowScale =
+            tensor::ExtractOp::create(lb, op.getRowScale(), ValueRange{r});
+        Value tokScale =
+            tensor::ExtractOp::create(lb, op.getScales(), ValueRange{t});
+        f = arith::MulFOp::create(lb, f, rowScale);
+        return Value(arith::DivFOp::create(lb, f, tokScale));
+      });
+}
+
 struct LowerLMHeadPass
     : mlir::bitttt::impl::BitTTTLowerLMHeadBase<LowerLMHeadPass> {
   using BitTTTLowerLMHeadBase::BitTTTLowerLMHeadBase;
@@ -101,6 +188,21 @@ struct LowerLMHeadPass
       }
       ImplicitLocOpBuilder b(op.getLoc(), op);
       Value logits = buildLMHead(b, op, cpu->f32Lanes);
+      op.getResult().replaceAllUsesWith(logits);
+      op.erase();
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    bool vnni = cpu->dot == ::bitttt::x86::DotKind::Vnni;
+    result = getOperation().walk([&](LMHeadQOp op) {
+      if (!op.getWeight().getType().hasStaticShape()) {
+        op.emitOpError("needs a static weight shape to lower to the "
+                       "row-parallel kernel");
+        return WalkResult::interrupt();
+      }
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      Value logits = buildLMHeadQ(b, op, vnni);
       op.getResult().replaceAllUsesWith(logits);
       op.erase();
       return WalkResult::advance();

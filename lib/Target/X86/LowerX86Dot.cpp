@@ -1,4 +1,4 @@
-//===- LowerX86Dot.cpp - bitttt.dot_2bit_i8 → x86 intrinsics --------------===//
+//===- LowerX86Dot.cpp - bitttt.dot_* → x86 intrinsics --------------------===//
 #include "PassTarget.h"
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Target/X86/Passes.h"
@@ -70,6 +70,34 @@ Value lowerAvx2(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
   return arith::AddIOp::create(b, op.getAcc(), wide);
 }
 
+/// The int8 LM head (VNNI only): vpdpbusd of unsigned lhs, signed rhs.
+Value lowerU8I8(ImplicitLocOpBuilder &b, DotU8I8Op op) {
+  return intrinsic(b, op.getAcc().getType(), "llvm.x86.avx512.vpdpbusd.256",
+                   {op.getAcc(), op.getLhs(), op.getRhs()});
+}
+
+/// Signed × signed in ±127: |lhs| and rhs·sign(lhs) (vpsignb: also 0 where
+/// lhs is 0) make an unsigned × signed product of the same value, then
+/// vpdpbusd (VNNI) or vpmaddubsw + vpmaddwd (AVX2; a pair sums to at most
+/// 2·127·127 < 2^15, so the i16 step never saturates).
+Value lowerI8I8(ImplicitLocOpBuilder &b, DotI8I8Op op, bool vnni) {
+  Type bytes = op.getLhs().getType();
+  Value u =
+      intrinsic(b, bytes, "llvm.x86.avx2.psign.b", {op.getLhs(), op.getLhs()});
+  Value s =
+      intrinsic(b, bytes, "llvm.x86.avx2.psign.b", {op.getRhs(), op.getLhs()});
+  if (vnni)
+    return intrinsic(b, op.getAcc().getType(), "llvm.x86.avx512.vpdpbusd.256",
+                     {op.getAcc(), u, s});
+  auto i16Vec = VectorType::get({16}, b.getI16Type());
+  Value p = intrinsic(b, i16Vec, "llvm.x86.avx2.pmadd.ub.sw", {u, s});
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(i16Vec, b.getI16IntegerAttr(1)));
+  Value wide =
+      intrinsic(b, op.getAcc().getType(), "llvm.x86.avx2.pmadd.wd", {p, ones});
+  return arith::AddIOp::create(b, op.getAcc(), wide);
+}
+
 struct LowerX86DotPass
     : mlir::bitttt::impl::BitTTTLowerX86DotBase<LowerX86DotPass> {
   using BitTTTLowerX86DotBase::BitTTTLowerX86DotBase;
@@ -93,6 +121,24 @@ struct LowerX86DotPass
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
+      return signalPassFailure();
+    getOperation()->walk([&](DotI8I8Op op) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      op.replaceAllUsesWith(lowerI8I8(b, op, vnni));
+      op.erase();
+    });
+    WalkResult result = getOperation()->walk([&](DotU8I8Op op) {
+      if (!vnni) {
+        op.emitOpError() << "needs a VNNI target (vpdpbusd); " << cpu->name
+                         << " has none";
+        return WalkResult::interrupt();
+      }
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      op.replaceAllUsesWith(lowerU8I8(b, op));
+      op.erase();
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
       signalPassFailure();
   }
 };

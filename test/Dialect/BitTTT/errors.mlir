@@ -709,8 +709,37 @@ func.func private @bad_range(tensor<i64> {bitttt.state = "pos", bitttt.range = a
 
 // -----
 
-// expected-error @+1 {{attribute 'bitttt.packed' must be {weight = "<name>", part = "codes" | "scale", layout = "i2_b128"}, got {layout = "i2_b128", part = "bits", weight = "w"}}}
+// expected-error @+1 {{attribute 'bitttt.packed' must be {weight = "<name>", part = "codes" | "scale", layout = "i2_b128"} or an LM-head part (weight = "lm_head.weight", layout lm_head_bf16: part values; lm_head_int8: part values | row_scale | row_sum), got {layout = "i2_b128", part = "bits", weight = "w"}}}
 func.func private @bad_packed_part(tensor<4x32xi8> {bitttt.packed = {weight = "w", part = "bits", layout = "i2_b128"}})
+
+// -----
+
+// An LM-head layout names the LM head's weight only.
+// expected-error @+1 {{attribute 'bitttt.packed' must be}}
+func.func private @bad_lm_head_weight(tensor<4xf32> {bitttt.packed = {weight = "w", part = "row_scale", layout = "lm_head_int8"}})
+
+// -----
+
+// expected-error @+1 {{attribute 'bitttt.packed' must be}}
+func.func private @bad_lm_head_part(tensor<4xf32> {bitttt.packed = {weight = "lm_head.weight", part = "row_scale", layout = "lm_head_bf16"}})
+
+// -----
+
+func.func @lm_head_q_row_scale(%xq: tensor<2x32xi8>, %s: tensor<2xf32>, %w: tensor<8x32xi8>,
+                               %ws: tensor<4xf32>, %wsum: tensor<8xi32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{operand 'row_scale' must have shape [8] (one scale per row of 'weight'), got [4]}}
+  %l = bitttt.lm_head_q %xq, %s, %w, %ws, %wsum : tensor<2x32xi8>, tensor<2xf32>, tensor<8x32xi8>, tensor<4xf32>, tensor<8xi32> -> tensor<2x8xf32>
+  return %l : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @lm_head_q_cols(%xq: tensor<2x32xi8>, %s: tensor<2xf32>, %w: tensor<8x16xi8>,
+                          %ws: tensor<8xf32>, %wsum: tensor<8xi32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{operand 'weight' must have shape [8, 32] ([V, D] with D the columns of 'codes'), got [8, 16]}}
+  %l = bitttt.lm_head_q %xq, %s, %w, %ws, %wsum : tensor<2x32xi8>, tensor<2xf32>, tensor<8x16xi8>, tensor<8xf32>, tensor<8xi32> -> tensor<2x8xf32>
+  return %l : tensor<2x8xf32>
+}
 
 // -----
 

@@ -35,3 +35,38 @@ func.func @lm_head_ragged(%x: tensor<1x40xf32>, %w: tensor<16x40xf32>) -> tensor
   %l = bitttt.lm_head %x, %w : tensor<1x40xf32>, tensor<16x40xf32> -> tensor<1x16xf32>
   return %l : tensor<1x16xf32>
 }
+
+// -----
+
+// The int8 head (lm_head_q): the same row loop on 32-byte int8 chunks into
+// four i32 accumulators. x86-64-v4 biases the activation codes once (xor
+// 0x80 = +128 as u8), multiplies with vpdpbusd (dot_u8_i8) and subtracts
+// 128·row_sum[r]; x86-64-v3 multiplies the signed codes (dot_i8_i8) and
+// never reads row_sum. Then f32(dot) · row_scale[r] / scales[t]. 100
+// columns: no full 128-column chunk, so only the masked step runs.
+// CHECK-LABEL: func @lm_head_int8
+// V4: %[[B:.*]] = arith.xori %arg0, %{{.*}} : tensor<3x100xi8>
+// V3-NOT: arith.xori
+// CHECK: scf.forall (%[[R:.*]]) in (17)
+// CHECK: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+// V4: vector.transfer_read %[[B]]{{.*}} : tensor<3x100xi8>, vector<32xi8>
+// V3: vector.transfer_read %arg0{{.*}} : tensor<3x100xi8>, vector<32xi8>
+// CHECK: vector.transfer_read %arg2{{.*}} : tensor<17x100xi8>, vector<32xi8>
+// V4: bitttt.dot_u8_i8
+// V3: bitttt.dot_i8_i8
+// CHECK: vector.reduction <add>, {{.*}} : vector<8xi32> into i32
+// V4: tensor.extract %arg4[%[[R]]] : tensor<17xi32>
+// V4: arith.shli
+// V4: arith.subi
+// V3-NOT: tensor.extract %arg4
+// CHECK: arith.sitofp {{.*}} : i32 to f32
+// CHECK: tensor.extract %arg3[%[[R]]] : tensor<17xf32>
+// CHECK: tensor.extract %arg1
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK-NOT: bitttt.lm_head_q
+func.func @lm_head_int8(%xq: tensor<3x100xi8>, %s: tensor<3xf32>, %w: tensor<17x100xi8>,
+                        %ws: tensor<17xf32>, %wsum: tensor<17xi32>) -> tensor<3x17xf32> {
+  %l = bitttt.lm_head_q %xq, %s, %w, %ws, %wsum : tensor<3x100xi8>, tensor<3xf32>, tensor<17x100xi8>, tensor<17xf32>, tensor<17xi32> -> tensor<3x17xf32>
+  return %l : tensor<3x17xf32>
+}

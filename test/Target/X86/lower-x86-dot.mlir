@@ -21,3 +21,19 @@ func.func @dot(%acc: vector<8xi32>, %q0: vector<32xi8>, %q1: vector<32xi8>,
   return %r : vector<8xi32>
 }
 
+// The int8 LM head's dots. dot_i8_i8: |lhs| and rhs·sign(lhs) by vpsignb,
+// then vpmaddubsw + vpmaddwd (AVX2) or vpdpbusd (VNNI). dot_u8_i8: vpdpbusd.
+// AVX2-LABEL: func @dot_i8_i8
+// AVX2: %[[U:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%arg1, %arg1)
+// AVX2: %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%arg2, %arg1)
+// AVX2: %[[P:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[U]], %[[S]])
+// AVX2: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[P]],
+// AVX2: arith.addi %arg0
+// VNNI-LABEL: func @dot_i8_i8
+// VNNI: %[[U:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%arg1, %arg1)
+// VNNI: %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%arg2, %arg1)
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%arg0, %[[U]], %[[S]])
+func.func @dot_i8_i8(%acc: vector<8xi32>, %a: vector<32xi8>, %b: vector<32xi8>) -> vector<8xi32> {
+  %r = bitttt.dot_i8_i8 %acc, %a, %b
+  return %r : vector<8xi32>
+}

@@ -24,6 +24,9 @@ struct BittContents {
   /// Weights the checkpoint already holds packed (recompiling a .bitt v2):
   /// their codes and scale are copied, not repacked.
   const PackedSources *packed = nullptr;
+  /// The compact LM head the checkpoint already holds (a .bitt recompiled
+  /// with the same --lm-head): its parts are copied, or null.
+  const LMHeadSource *lmHeadSource = nullptr;
   /// The entry ABI every artifact was compiled for (all targets agree):
   /// the header's functions are written from it, and its `bitttt.packed`
   /// buffers say which checkpoint weights to pack.

@@ -11,7 +11,7 @@
 include "mlir/Pass/PassBase.td"
 
 def BitTTTLowerLMHead : Pass<"bitttt-lower-lm-head", "mlir::func::FuncOp"> {
-  let summary = "Lower bitttt.lm_head to a row-parallel vector kernel";
+  let summary = "Lower bitttt.lm_head(_q) to a row-parallel vector kernel";
   let description = [{
     `logits = x · Wᵀ` (f32 or bf16 `W [V, D]`) becomes an `scf.forall` over
     the V rows (the runtime's thread pool runs it) with, per row and token,
@@ -19,6 +19,13 @@ def BitTTTLowerLMHead : Pass<"bitttt-lower-lm-head", "mlir::func::FuncOp"> {
     independent accumulators and a masked tail. The summation order differs
     from a sequential sum (tests compare with a tolerance). This is the
     decode-time GEMV over the largest weight of a model.
+
+    `bitttt.lm_head_q` (the int8 head) becomes the same row loop over 32-byte
+    chunks of int8 weights and activation codes: on Vnni targets the
+    activation is biased by +128 once (xor 0x80) and each chunk is one
+    `bitttt.dot_u8_i8` (vpdpbusd), `128·row_sum[r]` subtracted at the end;
+    on Madd targets `bitttt.dot_i8_i8` (sign trick, vpmaddubsw). The i32 sum
+    is exact; `f32(dot) · row_scale[r] / scales[t]` follows.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",
@@ -116,7 +123,9 @@ def BitTTTLowerX86Dot : Pass<"bitttt-lower-x86-dot"> {
     `llvm.x86.avx2.pmadd.ub.sw` per pair, their 16-bit sums added, one
     `llvm.x86.avx2.pmadd.wd` against ones, added to the accumulator. Runs
     after bufferization (intrinsic calls have unknown side effects for
-    one-shot-bufferize).
+    one-shot-bufferize). The int8 LM head's `bitttt.dot_u8_i8` becomes
+    `vpdpbusd` (Vnni only; an error on Madd) and `bitttt.dot_i8_i8` `vpsignb`
+    twice (|lhs|, rhs·sign(lhs)) then `vpdpbusd` or `vpmaddubsw` + `vpmaddwd`.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",

@@ -120,7 +120,41 @@ def bytes_per_token(header):
         if v["role"] == "state":
             out["state_written"] += int(np.prod(v["shape"], dtype=np.int64)) * _SIZE[v["dtype"]]
     out["total"] = sum(out.values())
+    out["ttt_state_moved"] = ttt_state_moved(header)
     return out
+
+
+def ttt_state_moved(header):
+    """TTT state bytes one decoded token moves, from the config (f32):
+    `minimum` = W read once per head plus c, k, v-sized vectors;
+    `this_build` = the buffered-rows state of DecomposeTTT.cpp: W and c read,
+    the keys/eta_grads rows of the mini-batch so far read (on average
+    (b+1)/2 of them) and one row of each written, plus the commit (W and c
+    read and written, all b rows read) once per b tokens;
+    `accumulator_form` = the state before (W, c, ΣW, Σc as in the reference),
+    counted as this bench counted it then: every state value read and
+    written through the ping-pong buffers."""
+    cfg = header["config"]
+    t = cfg.get("ttt", {})
+    L = cfg["num_layers"]
+    if t.get("variant", "linear") != "linear":
+        d = cfg["hidden_dim"] // 4
+        b = t.get("mini_batch", 1)
+        w, row = 4 * d * d, 4 * d
+        minimum = w
+        this = w + (b + 1) * row + 2 * row + (2 * w + 2 * b * row) / b
+        old = 4 * w
+    else:
+        H = t["num_heads"]
+        f = cfg["hidden_dim"] // H
+        b = t["mini_batch"]
+        w, row = 4 * H * f * f, 4 * H * f
+        minimum = w + row
+        this = (w + row + (b + 1) * row + 2 * row
+                + (2 * w + 2 * row + 2 * b * row) / b)
+        old = 4 * (w + row)
+    return {"minimum": int(L * minimum), "this_build": int(L * this),
+            "accumulator_form": int(L * old)}
 
 
 class Runner:
@@ -145,10 +179,16 @@ class Runner:
                 self.tensors[n] = common.aligned_copy(t.numpy())
         del tensors
         dec = self.functions["decode"]
+        # A state that is also an output ping-pongs between two buffers; one
+        # that is an input only is updated in place (docs/abi.md): one buffer.
+        returned = {v["name"] for v in dec["outputs"] if v["role"] == "state"}
         self.state = [{}, {}]
         for name, spec in h["state"].items():
             v = next(v for v in dec["inputs"] if v["name"] == name)
-            for s in self.state:
+            for i, s in enumerate(self.state):
+                if i == 1 and name not in returned:
+                    s[name] = self.state[0][name]
+                    continue
                 arr = common.aligned(int(np.prod(v["shape"], dtype=np.int64)) * _SIZE[v["dtype"]],
                                      _DT[v["dtype"]]).reshape(v["shape"])
                 if spec["init"] != "zeros":

@@ -294,6 +294,10 @@ LogicalResult TTTLinearOp::verify() {
        {h, f, f},
        "[num_heads, D/num_heads, D/num_heads]"},
       {"operand 'c'", getC(), {h, f}, "[num_heads, D/num_heads]"},
+      {"operand 'keys'",
+       getKeys(),
+       {h, getMiniBatchAttr().getInt(), f},
+       "[num_heads, mini_batch, D/num_heads]"},
   };
   for (const Expect &e : expects)
     if (failed(expectShape(*this, e.what, e.value.getType(), e.shape, e.why)))
@@ -316,8 +320,12 @@ LogicalResult TTTSeedOp::verify() {
       failed(expectShape(*this, "operand 'up_weight'", getUpWeight().getType(),
                          {d, k}, "[D, d] with d the rows of 'down_weight'")))
     return failure();
-  return expectShape(*this, "operand 'w'", getW().getType(), {k, k},
-                     "[d, d] with d the rows of 'down_weight'");
+  if (failed(expectShape(*this, "operand 'w'", getW().getType(), {k, k},
+                         "[d, d] with d the rows of 'down_weight'")))
+    return failure();
+  return expectShape(*this, "operand 'keys'", getKeys().getType(),
+                     {getMiniBatchAttr().getInt(), k},
+                     "[mini_batch, d] with d the rows of 'down_weight'");
 }
 
 //===----------------------------------------------------------------------===//

@@ -73,9 +73,10 @@ private:
   Expected<Value> buildBlock(int64_t layer, Value x, ValueRange state,
                              SmallVectorImpl<Value> &newState);
   Value rmsNorm(Value x, Value weight, StringRef name);
-  /// The 0-d i64 `pos` state tensor as the `index` the TTT ops take, and back.
+  /// The 0-d i64 `pos` state tensor as the `index` the TTT ops take, and back
+  /// (written into the state argument `into`, so it is updated in place).
   Value posToIndex(Location loc, Value pos);
-  Value posToTensor(Location loc, Value pos);
+  Value posToTensor(Location loc, Value pos, Value into);
   /// The type of an LM-head part (lmHeadParts) of the format being built.
   Type lmHeadPartType(StringRef part);
   /// logits = lm_head(normed) in the format being built.
@@ -97,11 +98,13 @@ SmallVector<Type> FunctionBuilder::stateTypes() {
   Type index = RankedTensorType::get({}, builder.getI64Type());
   if (config.variant == TTTVariant::Linear) {
     int64_t h = config.numHeads, f = config.headDim();
-    return {tensor({h, f, f}), tensor({h, f}), tensor({h, f, f}),
-            tensor({h, f}), index};
+    int64_t b = config.miniBatch;
+    return {tensor({h, f, f}), tensor({h, f}), tensor({h, b, f}),
+            tensor({h, b, f}), index};
   }
   int64_t d = config.seedDim();
-  return {tensor({d, d}), tensor({d, d}), index};
+  return {tensor({d, d}), tensor({config.miniBatch, d}),
+          tensor({config.miniBatch, d}), index};
 }
 
 Error FunctionBuilder::lookup(int64_t layer, ArrayRef<StringRef> names,
@@ -129,11 +132,10 @@ Value FunctionBuilder::posToIndex(Location loc, Value pos) {
   return arith::IndexCastOp::create(builder, loc, builder.getIndexType(), i64);
 }
 
-Value FunctionBuilder::posToTensor(Location loc, Value pos) {
+Value FunctionBuilder::posToTensor(Location loc, Value pos, Value into) {
   Value i64 =
       arith::IndexCastOp::create(builder, loc, builder.getI64Type(), pos);
-  return tensor::FromElementsOp::create(
-      builder, loc, RankedTensorType::get({}, builder.getI64Type()), i64);
+  return tensor::InsertOp::create(builder, loc, i64, into, ValueRange{});
 }
 
 Type FunctionBuilder::lmHeadPartType(StringRef part) {
@@ -226,19 +228,20 @@ Expected<Value> FunctionBuilder::buildBlock(int64_t layer, Value x,
         builder.getF32FloatAttr(static_cast<float>(config.baseLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();
-    newState.append({op.getWOut(), op.getCOut(), op.getGradWOut(),
-                     op.getGradCOut(), posToTensor(tttLoc, op.getPosOut())});
+    newState.append({op.getWOut(), op.getCOut(), op.getKeysOut(),
+                     op.getEtaGradsOut(),
+                     posToTensor(tttLoc, op.getPosOut(), state[4])});
   } else {
-    Value pos = posToIndex(tttLoc, state[2]);
+    Value pos = posToIndex(tttLoc, state[3]);
     auto op = ops::TTTSeedOp::create(
         builder, tttLoc, x.getType(), state[0].getType(), state[1].getType(),
-        index, normed, w[0], w[1], state[0], state[1], pos,
-        builder.getI64IntegerAttr(config.miniBatch),
+        state[2].getType(), index, normed, w[0], w[1], state[0], state[1],
+        state[2], pos, builder.getI64IntegerAttr(config.miniBatch),
         builder.getF32FloatAttr(static_cast<float>(config.innerLr)),
         builder.getI64IntegerAttr(config.actBits));
     ttt = op.getOutput();
-    newState.append(
-        {op.getWOut(), op.getGradWOut(), posToTensor(tttLoc, op.getPosOut())});
+    newState.append({op.getWOut(), op.getKeysOut(), op.getErrorsOut(),
+                     posToTensor(tttLoc, op.getPosOut(), state[3])});
   }
   Value h = arith::AddFOp::create(builder, tttLoc, x, ttt);
   Value normed2 = rmsNorm(h, common[1], layerName(layer, "norm2"));
@@ -539,8 +542,8 @@ std::vector<WeightSpec> expectedWeights(const ModelConfig &c) {
 }
 
 llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &c) {
-  static const StringRef linear[] = {"w", "c", "grad_w", "grad_c", "pos"};
-  static const StringRef seed[] = {"w", "grad_w", "pos"};
+  static const StringRef linear[] = {"w", "c", "keys", "eta_grads", "pos"};
+  static const StringRef seed[] = {"w", "keys", "errors", "pos"};
   if (c.variant == TTTVariant::Linear)
     return linear;
   return seed;

@@ -64,7 +64,7 @@ void mlir::bitttt::buildCpuLoweringPipeline(OpPassManager &pm,
       createBitTTTVectorizeElementwise({options.target}));
   pm.addNestedPass<func::FuncOp>(createBitTTTVectorizeMatmul({options.target}));
 
-  addCpuBufferizeAndLower(pm, options, /*inPlaceResults=*/false);
+  addCpuBufferizeAndLower(pm, options, /*inPlaceResults=*/true);
 }
 
 void mlir::bitttt::addCpuBufferizeAndLower(OpPassManager &pm,
@@ -80,10 +80,14 @@ void mlir::bitttt::addCpuBufferizeAndLower(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Training: results that bufferized into their argument's buffer (the
-  // parameters and moments AdamW updates in place) are dropped.
-  if (inPlaceResults)
+  // Results that bufferized into their argument's buffer (the TTT state a
+  // call updates, the parameters and moments AdamW updates) are dropped.
+  // A state carried through a token loop and an scf.if commit comes back
+  // as loop results that canonicalization folds to the argument itself.
+  if (inPlaceResults) {
+    pm.addPass(createCanonicalizerPass());
     pm.addPass(createBitTTTDropInPlaceResults());
+  }
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;

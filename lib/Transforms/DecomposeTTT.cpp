@@ -2,15 +2,23 @@
 //
 // Inference form of the TTT layers (DESIGN.md §1): the projections and the
 // inner learning rates are computed for all tokens at once, then one
-// scf.for walks the tokens carrying the state (W, c, ΣW, Σc, pos). Per
-// token, with i = pos + 1 and τ = 1/i:
-//   Z = k·W + c;  x̂ = LN(Z) without affine;  g = (γ⊙x̂ + β − (v − k)) ⊙ γ
-//   G = (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ)
-//   ΣW += η kᵀG;  Σc += η G
-//   z̄ = q·W + c − τ (q·ΣW + Σc);  o = q + LN_ttt(z̄)
-//   when i = b: W −= ΣW / b, c −= Σc / b, sums and pos reset.
-// This equals the dual form for every split of the sequence (the invariant
-// the reference model's tests prove), so prefill and decode share it.
+// scf.for walks the tokens carrying the state (W, c, K, E, pos), where the
+// first pos rows of K [H, b, f] and E [H, b, f] are the keys k_j and the
+// scaled inner gradients e_j = η_j G_j of the current mini-batch. Per
+// token, with n = pos + 1 and τ = 1/n:
+//   Z = k·W + c and q·W in one pass over W (W is only read);
+//   x̂ = LN(Z) without affine;  g = (γ⊙x̂ + β − (v − k)) ⊙ γ
+//   e = η (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ);  K[pos] = k, E[pos] = e
+//   z̄ = q·W + c − τ Σ_{j<n} (q·k_j + 1) e_j;  o = q + LN_ttt(z̄)
+//   when n = b: W −= Kᵀ E / b, c −= Σ_j e_j / b, pos = 0.
+// The correction is q·ΣW + Σc with ΣW = Σ_j k_jᵀ e_j, Σc = Σ_j e_j never
+// formed: a decoded token reads W once and touches O(b·f) more per head
+// instead of reading and writing the f×f sum (docs/pipeline.md). This
+// equals the dual form for every split of the sequence (the invariant the
+// reference model's tests prove), so prefill and decode share it.
+//
+// Seed TTT keeps (W, K̂, E, pos) the same way: z = W k̂ with the start W,
+// K̂[pos] = k̂, E[pos] = z − k̂, and at n = b: W −= inner_lr · Eᵀ K̂.
 //
 //===----------------------------------------------------------------------===//
 #include "DecomposeTTT.h"
@@ -18,6 +26,7 @@
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Transforms/Builders.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -64,13 +73,6 @@ Value row(ImplicitLocOpBuilder &b, Value tensor, Value t) {
                                         s.strides);
 }
 
-/// Writes `value` (shape = tensor's without dim 0) as row `t` of `tensor`.
-Value insertRow(ImplicitLocOpBuilder &b, Value value, Value tensor, Value t) {
-  RowSlice s(b, cast<RankedTensorType>(tensor.getType()), t);
-  return tensor::InsertSliceOp::create(b, value, tensor, s.offsets, s.sizes,
-                                       s.strides);
-}
-
 /// `pos + 1` as f32 (the 1-based position i of this token in its batch).
 Value positionF32(ImplicitLocOpBuilder &b, Value pos) {
   Value i = arith::AddIOp::create(b, pos, arith::ConstantIndexOp::create(b, 1));
@@ -82,15 +84,73 @@ Value positionF32(ImplicitLocOpBuilder &b, Value pos) {
 // TTT-Linear
 //===----------------------------------------------------------------------===//
 
-/// Per-head matrix-vector product out[h,j] = init[h,j] + Σ_a v[h,a]·m[h,a,j].
-Value headMatVec(TensorBuilder &tb, Value v, Value m, Value init) {
-  return tb.generic(
-      {v, m}, init,
-      {tb.dims(3, {0, 2}), tb.dims(3, {0, 2, 1}), tb.dims(3, {0, 1})},
-      {kPar, kPar, kRed}, [](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
-        return arith::AddFOp::create(b, a[2],
-                                     arith::MulFOp::create(b, a[0], a[1]));
-      });
+/// The slice [offset, offset + size) of `t` along `dim`, whole along the
+/// other dims; `dropDim` rank-reduces a slice of size 1.
+struct DimSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  RankedTensorType type;
+  DimSlice(ImplicitLocOpBuilder &b, Value t, unsigned dim, OpFoldResult offset,
+           OpFoldResult size, bool dropDim) {
+    auto src = cast<RankedTensorType>(t.getType());
+    SmallVector<int64_t> shape;
+    for (unsigned i = 0; i < src.getRank(); ++i) {
+      OpFoldResult s = i == dim ? size : b.getIndexAttr(src.getDimSize(i));
+      offsets.push_back(i == dim ? offset : b.getIndexAttr(0));
+      sizes.push_back(s);
+      strides.push_back(b.getIndexAttr(1));
+      if (i != dim || !dropDim)
+        shape.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+    }
+    type = RankedTensorType::get(shape, src.getElementType());
+  }
+};
+
+Value sliceDim(ImplicitLocOpBuilder &b, Value t, unsigned dim,
+               OpFoldResult offset, OpFoldResult size, bool dropDim) {
+  DimSlice s(b, t, dim, offset, size, dropDim);
+  return tensor::ExtractSliceOp::create(b, s.type, t, s.offsets, s.sizes,
+                                        s.strides);
+}
+
+Value insertDim(ImplicitLocOpBuilder &b, Value v, Value t, unsigned dim,
+                OpFoldResult offset, OpFoldResult size, bool dropDim) {
+  DimSlice s(b, t, dim, offset, size, dropDim);
+  return tensor::InsertSliceOp::create(b, v, t, s.offsets, s.sizes, s.strides);
+}
+
+/// `body` computed elementwise (inputs indexed by `maps` from the row's
+/// dims) straight into row `r` (along `dim`) of `dest`: the generic's init
+/// is the row itself, so bufferization writes into dest's buffer and
+/// nothing is copied.
+Value writeRow(TensorBuilder &tb, Value dest, unsigned dim, Value r,
+               ValueRange inputs, ArrayRef<AffineMap> maps, BodyFn body) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  Value slot = sliceDim(b, dest, dim, r, b.getIndexAttr(1), true);
+  Value row = tb.update(slot, inputs, maps,
+                        [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                          return body(ib, a.drop_back());
+                        });
+  return insertDim(b, row, dest, dim, r, b.getIndexAttr(1), true);
+}
+
+/// A fresh f32 tensor of `sizes` filled with `value`. Unlike
+/// TensorBuilder::filled (tensor.empty + fill, which CSE merges, so that
+/// bufferization copies the shared fill into every consumer), each call
+/// allocates its own buffer and fills it: no copy.
+Value freshFilled(TensorBuilder &tb, ArrayRef<OpFoldResult> sizes,
+                  double value) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  for (OpFoldResult s : sizes) {
+    std::optional<int64_t> c = getConstantIntValue(s);
+    shape.push_back(c.value_or(ShapedType::kDynamic));
+    if (!c)
+      dynamic.push_back(cast<Value>(s));
+  }
+  Value t = bufferization::AllocTensorOp::create(
+      b, RankedTensorType::get(shape, b.getF32Type()), dynamic);
+  return tb.fillInto(t, value);
 }
 
 /// Per-head sums out[h] = Σ_j term(ins...)[h, j] over [H, f]; `maps` index
@@ -98,23 +158,47 @@ Value headMatVec(TensorBuilder &tb, Value v, Value m, Value init) {
 Value headSum(TensorBuilder &tb, ValueRange ins, int64_t heads,
               function_ref<Value(ImplicitLocOpBuilder &, ValueRange)> term,
               ArrayRef<AffineMap> inputMaps = {}) {
-  Type f32 = tb.builder().getF32Type();
   SmallVector<AffineMap> maps(inputMaps);
   if (maps.empty())
     maps.assign(ins.size(), tb.identity(2));
   maps.push_back(tb.dims(2, {0}));
   return tb.generic(
-      ins, tb.filled({tb.builder().getIndexAttr(heads)}, f32, 0.0), maps,
+      ins, freshFilled(tb, {tb.builder().getIndexAttr(heads)}, 0.0), maps,
       {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
         return arith::AddFOp::create(b, a.back(), term(b, a.drop_back()));
       });
 }
 
+Value fma(ImplicitLocOpBuilder &b, Value acc, Value x, Value y) {
+  return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y));
+}
+
+/// Both per-head vector-matrix products of one token in one pass over W:
+/// (k·W, q·W)[h, j] = Σ_a (k, q)[h, a]·W[h, a, j]. The loop order (h, a, j)
+/// reads W once, row by row, with j innermost and contiguous.
+std::pair<Value, Value> headMatVec2(TensorBuilder &tb, Value k, Value q,
+                                    Value w, int64_t heads, int64_t f) {
+  ImplicitLocOpBuilder &b = tb.builder();
+  SmallVector<OpFoldResult> hf = {b.getIndexAttr(heads), b.getIndexAttr(f)};
+  Value zk = freshFilled(tb, hf, 0.0), zq = freshFilled(tb, hf, 0.0);
+  AffineMap vec = tb.dims(3, {0, 1}), mat = tb.identity(3),
+            out = tb.dims(3, {0, 2});
+  auto op = linalg::GenericOp::create(
+      b, TypeRange{zk.getType(), zq.getType()}, ValueRange{k, q, w},
+      ValueRange{zk, zq}, ArrayRef<AffineMap>{vec, vec, mat, out, out},
+      ArrayRef<utils::IteratorType>{kPar, kRed, kPar},
+      [&](OpBuilder &nested, Location loc, ValueRange a) {
+        ImplicitLocOpBuilder ib(loc, nested);
+        linalg::YieldOp::create(ib, ValueRange{fma(ib, a[3], a[0], a[2]),
+                                               fma(ib, a[4], a[1], a[2])});
+      });
+  return {op.getResult(0), op.getResult(1)};
+}
+
 /// The mini-batch commit both TTT variants share (DESIGN.md §1): with
 /// i = pos + 1, when i == batch the state is committed (`commit` builds the
-/// new state values, sums reset) and pos becomes 0; otherwise the
-/// accumulated state `keep` is carried on and pos becomes i. Returns the
-/// state values followed by the new pos.
+/// new state values) and pos becomes 0; otherwise `keep` is carried on and
+/// pos becomes i. Returns the state values followed by the new pos.
 SmallVector<Value>
 buildMiniBatchCommit(ImplicitLocOpBuilder &b, Value pos, int64_t batch,
                      ValueRange keep,
@@ -178,8 +262,7 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                    {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
                    {kPar, kPar, kRed},
                    [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                     return arith::AddFOp::create(
-                         ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                     return fma(ib, a[2], a[0], a[1]);
                    });
     Value eta = tb.map(
         {logits, op.getLrBias()}, {tokens, b.getIndexAttr(heads)}, f32,
@@ -193,23 +276,29 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
     Value fF32 = tb.f32(double(f)), epsLn = tb.f32(kLnEps);
     Value out0 =
         tb.empty({tokens, b.getIndexAttr(heads), b.getIndexAttr(f)}, f32);
-    SmallVector<Value> init = {op.getW(),     op.getC(),   op.getGradW(),
-                               op.getGradC(), op.getPos(), out0};
+    SmallVector<Value> init = {op.getW(),        op.getC(),   op.getKeys(),
+                               op.getEtaGrads(), op.getPos(), out0};
 
     auto loop = scf::ForOp::create(
         b, tb.index(0), tensor::DimOp::create(b, x, 0), tb.index(1), init,
         [&](OpBuilder &ob, Location loc, Value t, ValueRange s) {
           ImplicitLocOpBuilder lb(loc, ob);
           TensorBuilder ltb(lb);
-          Value w = s[0], c = s[1], gw = s[2], gc = s[3], pos = s[4];
+          Value w = s[0], c = s[1], keys = s[2], grads = s[3], pos = s[4];
           Value qt = row(lb, q, t), kt = row(lb, k, t), vt = row(lb, v, t);
           Value et = row(lb, eta, t);
           SmallVector<OpFoldResult> hf = {lb.getIndexAttr(heads),
                                           lb.getIndexAttr(f)};
           AffineMap id2 = ltb.identity(2), perHead = ltb.dims(2, {0});
 
-          // Inner forward at the mini-batch start state and its LN stats.
-          Value z = headMatVec(ltb, kt, w, c);
+          // k·W and q·W in one read of the start-of-batch W.
+          auto [kw, qw] = headMatVec2(ltb, kt, qt, w, heads, f);
+          // Inner forward Z = k·W + c and its LN stats.
+          Value z =
+              ltb.map({kw, c}, hf, f32, {id2, id2},
+                      [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                        return Value(arith::AddFOp::create(ib, a[0], a[1]));
+                      });
           Value mean =
               headSum(ltb, z, heads, [](ImplicitLocOpBuilder &, ValueRange a) {
                 return a[0];
@@ -258,70 +347,86 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
                       [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                         return arith::MulFOp::create(ib, a[0], a[1]);
                       });
-          // G = (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ)
-          Value grad =
-              ltb.map({g, sumG, xhat, sumGX, sigma}, hf, f32,
-                      {id2, perHead, id2, perHead, perHead},
-                      [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                        Value n = arith::SubFOp::create(
-                            ib, arith::MulFOp::create(ib, fF32, a[0]), a[1]);
-                        n = arith::SubFOp::create(
-                            ib, n, arith::MulFOp::create(ib, a[2], a[3]));
-                        return arith::DivFOp::create(
-                            ib, n, arith::MulFOp::create(ib, fF32, a[4]));
-                      });
-          // ΣW += η kᵀG, Σc += η G, in place in the carried sums.
-          Value gwNew = ltb.update(
-              gw, {et, kt, grad},
-              {ltb.dims(3, {0}), ltb.dims(3, {0, 1}), ltb.dims(3, {0, 2})},
+          // K[pos] = k;  E[pos] = η (f·g − Σg − x̂·Σ(g⊙x̂)) / (f·σ), both
+          // written straight into the state rows.
+          Value keysNew = writeRow(
+              ltb, keys, 1, pos, kt, {id2},
+              [](ImplicitLocOpBuilder &, ValueRange a) { return a[0]; });
+          Value gradsNew =
+              writeRow(ltb, grads, 1, pos, {et, g, sumG, xhat, sumGX, sigma},
+                       {perHead, id2, perHead, id2, perHead, perHead},
+                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                         Value n = arith::SubFOp::create(
+                             ib, arith::MulFOp::create(ib, fF32, a[1]), a[2]);
+                         n = arith::SubFOp::create(
+                             ib, n, arith::MulFOp::create(ib, a[3], a[4]));
+                         Value grad = arith::DivFOp::create(
+                             ib, n, arith::MulFOp::create(ib, fF32, a[5]));
+                         return arith::MulFOp::create(ib, a[0], grad);
+                       });
+          // The rows seen so far in this mini-batch: n = pos + 1.
+          Value seenIdx = arith::AddIOp::create(lb, pos, ltb.index(1));
+          OpFoldResult seen = seenIdx;
+          Value keysSeen =
+              sliceDim(lb, keysNew, 1, lb.getIndexAttr(0), seen, false);
+          Value gradsSeen =
+              sliceDim(lb, gradsNew, 1, lb.getIndexAttr(0), seen, false);
+          // a[h, j] = q·k_j + 1 (the 1 is Σc's share), j < n.
+          Value dots = ltb.generic(
+              {qt, keysSeen},
+              freshFilled(ltb, {lb.getIndexAttr(heads), seen}, 1.0),
+              {ltb.dims(3, {0, 2}), ltb.identity(3), ltb.dims(3, {0, 1})},
+              {kPar, kPar, kRed},
               [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                Value p = arith::MulFOp::create(
-                    ib, arith::MulFOp::create(ib, a[0], a[1]), a[2]);
-                return arith::AddFOp::create(ib, a[3], p);
+                return fma(ib, a[2], a[0], a[1]);
               });
-          Value gcNew =
-              ltb.update(gc, {et, grad}, {perHead, id2},
-                         [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                           return arith::AddFOp::create(
-                               ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
-                         });
-          // z̄ = q·W + c − τ (q·ΣW + Σc)
-          Value qw = headMatVec(ltb, qt, w, c);
-          Value qg = headMatVec(ltb, qt, gwNew, gcNew);
+          // corr[h, :] = Σ_j a[h, j] e_j  (= q·ΣW + Σc).
+          Value corr = ltb.generic(
+              {dots, gradsSeen}, freshFilled(ltb, hf, 0.0),
+              {ltb.dims(3, {0, 1}), ltb.identity(3), ltb.dims(3, {0, 2})},
+              {kPar, kRed, kPar},
+              [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                return fma(ib, a[2], a[0], a[1]);
+              });
+          // z̄ = q·W + c − τ corr
           Value i = positionF32(lb, pos);
           Value zbar =
-              ltb.map({qw, qg}, hf, f32, {id2, id2},
+              ltb.map({qw, c, corr}, hf, f32, {id2, id2, id2},
                       [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                        Value qwc = arith::AddFOp::create(ib, a[0], a[1]);
                         return arith::SubFOp::create(
-                            ib, a[0], arith::DivFOp::create(ib, a[1], i));
+                            ib, qwc, arith::DivFOp::create(ib, a[2], i));
                       });
           Value ln = LayerNormOp::create(lb, zbar.getType(), zbar, gamma, beta,
                                          lb.getF32FloatAttr(kLnEps));
-          Value o =
-              ltb.map({qt, ln}, hf, f32, {id2, id2},
-                      [](ImplicitLocOpBuilder &ib, ValueRange a) {
-                        return Value(arith::AddFOp::create(ib, a[0], a[1]));
-                      });
-          Value out = insertRow(lb, o, s[5], t);
+          Value out =
+              writeRow(ltb, s[5], 0, t, {qt, ln}, {id2, id2},
+                       [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                         return Value(arith::AddFOp::create(ib, a[0], a[1]));
+                       });
 
-          // Commit when the mini-batch is full: W −= ΣW / b, c −= Σc / b,
-          // in place; the sums restart from zero.
+          // Commit when the mini-batch is full, in place:
+          // W[h,a,:] −= Σ_r K[h,r,a] E[h,r,:] / b, c −= Σ_r E[h,r,:] / b.
           SmallVector<Value> yields = buildMiniBatchCommit(
-              lb, pos, batch, {w, c, gwNew, gcNew}, [&](TensorBuilder &ctb) {
+              lb, pos, batch, {w, c, keysNew, gradsNew},
+              [&](TensorBuilder &ctb) {
                 Value bF32 = ctb.f32(double(batch));
-                auto step = [&](Value state, Value sum) {
-                  unsigned rank =
-                      cast<RankedTensorType>(state.getType()).getRank();
-                  return ctb.update(
-                      state, sum, ctb.identity(rank),
-                      [&](ImplicitLocOpBuilder &ib, ValueRange a) {
-                        return Value(arith::SubFOp::create(
-                            ib, a[1], arith::DivFOp::create(ib, a[0], bF32)));
-                      });
+                auto minusSum = [&](ImplicitLocOpBuilder &ib, ValueRange a) {
+                  Value p = a.size() == 3
+                                ? arith::MulFOp::create(ib, a[0], a[1])
+                                : a[0];
+                  return Value(arith::SubFOp::create(
+                      ib, a.back(), arith::DivFOp::create(ib, p, bF32)));
                 };
-                return SmallVector<Value>{step(w, gwNew), step(c, gcNew),
-                                          ctb.fillInto(gwNew, 0.0),
-                                          ctb.fillInto(gcNew, 0.0)};
+                Value wNew =
+                    ctb.generic({keysNew, gradsNew}, w,
+                                {ctb.dims(4, {0, 2, 1}), ctb.dims(4, {0, 2, 3}),
+                                 ctb.dims(4, {0, 1, 3})},
+                                {kPar, kPar, kRed, kPar}, minusSum);
+                Value cNew = ctb.generic(gradsNew, c,
+                                         {ctb.identity(3), ctb.dims(3, {0, 2})},
+                                         {kPar, kRed, kPar}, minusSum);
+                return SmallVector<Value>{wNew, cNew, keysNew, gradsNew};
               });
           yields.push_back(out);
           scf::YieldOp::create(lb, yields);
@@ -355,19 +460,17 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
     Type f32 = b.getF32Type();
     Value x = op.getInput();
     IntegerAttr bits = op.getActBitsAttr();
-    int64_t dim = op.getDownWeight().getType().getDimSize(0);
     int64_t batch = op.getMiniBatchAttr().getInt();
     Value innerLr = tb.f32(op.getInnerLrAttr().getValueAsDouble());
 
     // k̂ = k / (‖k‖₂ + 1e-6) for every token.
     Value k = bitLinear(b, x, op.getDownWeight(), bits);
     SmallVector<OpFoldResult> ks = tb.sizes(k);
-    Value ss = tb.generic(
-        k, tb.filled({ks[0]}, f32, 0.0), {tb.identity(2), tb.dims(2, {0})},
-        {kPar, kRed}, [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-          return arith::AddFOp::create(ib, a[1],
-                                       arith::MulFOp::create(ib, a[0], a[0]));
-        });
+    Value ss = tb.generic(k, tb.filled({ks[0]}, f32, 0.0),
+                          {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
+                          [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                            return fma(ib, a[1], a[0], a[0]);
+                          });
     Value khat = tb.map({k, ss}, ks, f32, {tb.identity(2), tb.dims(2, {0})},
                         [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                           Value norm = math::SqrtOp::create(ib, a[1]);
@@ -377,53 +480,60 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
                         });
 
     Value z0 = tb.empty(ks, f32);
-    SmallVector<Value> init = {op.getW(), op.getGradW(), op.getPos(), z0};
+    SmallVector<Value> init = {op.getW(), op.getKeys(), op.getErrors(),
+                               op.getPos(), z0};
     auto loop = scf::ForOp::create(
         b, tb.index(0), tensor::DimOp::create(b, x, 0), tb.index(1), init,
         [&](OpBuilder &ob, Location loc, Value t, ValueRange s) {
           ImplicitLocOpBuilder lb(loc, ob);
           TensorBuilder ltb(lb);
-          Value w = s[0], gw = s[1], pos = s[2];
+          Value w = s[0], keys = s[1], errs = s[2], pos = s[3];
           Value kt = row(lb, khat, t);
-          SmallVector<OpFoldResult> dd = {lb.getIndexAttr(dim),
-                                          lb.getIndexAttr(dim)};
-          // z = W k̂ with the start-of-batch W.
+          AffineMap id1 = ltb.identity(1);
+          // z = W k̂ with the start-of-batch W, straight into row t of the
+          // output.
+          Value zSlot = ltb.fillInto(
+              sliceDim(lb, s[4], 0, t, lb.getIndexAttr(1), true), 0.0);
           Value z = ltb.generic(
-              {w, kt}, ltb.filled({lb.getIndexAttr(dim)}, f32, 0.0),
+              {w, kt}, zSlot,
               {ltb.dims(2, {0, 1}), ltb.dims(2, {1}), ltb.dims(2, {0})},
               {kPar, kRed},
               [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                return arith::AddFOp::create(
-                    ib, a[2], arith::MulFOp::create(ib, a[0], a[1]));
+                return fma(ib, a[2], a[0], a[1]);
               });
-          // ΣW += (z − k̂) k̂ᵀ, in place.
-          Value gwNew =
-              ltb.update(gw, {z, kt, kt},
-                         {ltb.dims(2, {0}), ltb.dims(2, {0}), ltb.dims(2, {1})},
-                         [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
-                           Value e = arith::SubFOp::create(ib, a[0], a[1]);
-                           return arith::AddFOp::create(
-                               ib, a[3], arith::MulFOp::create(ib, e, a[2]));
-                         });
-          Value out = insertRow(lb, z, s[3], t);
-          // Commit when the mini-batch is full: W −= inner_lr · ΣW.
+          Value out = insertDim(lb, z, s[4], 0, t, lb.getIndexAttr(1), true);
+          // K̂[pos] = k̂, E[pos] = z − k̂.
+          Value keysNew = writeRow(
+              ltb, keys, 0, pos, kt, {id1},
+              [](ImplicitLocOpBuilder &, ValueRange a) { return a[0]; });
+          Value errsNew =
+              writeRow(ltb, errs, 0, pos, {z, kt}, {id1, id1},
+                       [](ImplicitLocOpBuilder &ib, ValueRange a) {
+                         return Value(arith::SubFOp::create(ib, a[0], a[1]));
+                       });
+          // Commit when the mini-batch is full, in place:
+          // W[i, :] −= inner_lr · Σ_r E[r, i] K̂[r, :].
           SmallVector<Value> yields = buildMiniBatchCommit(
-              lb, pos, batch, {w, gwNew}, [&](TensorBuilder &ctb) {
-                Value wNew = ctb.update(
-                    w, gwNew, ctb.identity(2),
+              lb, pos, batch, {w, keysNew, errsNew}, [&](TensorBuilder &ctb) {
+                Value wNew = ctb.generic(
+                    {errsNew, keysNew}, w,
+                    {ctb.dims(3, {1, 0}), ctb.dims(3, {1, 2}),
+                     ctb.dims(3, {0, 2})},
+                    {kPar, kRed, kPar},
                     [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
+                      Value p = arith::MulFOp::create(ib, a[0], a[1]);
                       return arith::SubFOp::create(
-                          ib, a[1], arith::MulFOp::create(ib, innerLr, a[0]));
+                          ib, a[2], arith::MulFOp::create(ib, innerLr, p));
                     });
-                return SmallVector<Value>{wNew, ctb.fillInto(gwNew, 0.0)};
+                return SmallVector<Value>{wNew, keysNew, errsNew};
               });
           yields.push_back(out);
           scf::YieldOp::create(lb, yields);
         });
 
-    Value y = bitLinear(b, loop.getResult(3), op.getUpWeight(), bits);
-    rewriter.replaceOp(
-        op, {y, loop.getResult(0), loop.getResult(1), loop.getResult(2)});
+    Value y = bitLinear(b, loop.getResult(4), op.getUpWeight(), bits);
+    rewriter.replaceOp(op, {y, loop.getResult(0), loop.getResult(1),
+                            loop.getResult(2), loop.getResult(3)});
     return success();
   }
 };

@@ -295,15 +295,25 @@ def test_session_files_refuse_other_models_and_damage(text_model, tmp_path):
     s = model.session()
     s.prefill(hf.encode("the model reads text").ids)
     at_save = s.logits()
-    w_at_save = s.state("layers.1.ttt.w")
+    names = [f"layers.1.ttt.{n}" for n in ("w", "c", "keys", "eta_grads", "pos")]
+    state_at_save = {n: s.state(n) for n in names}
+    assert 0 < int(state_at_save["layers.1.ttt.pos"]) < 4, "save mid-mini-batch"
     f = tmp_path / "a.state"
     s.save(str(f))
     s.decode(5)
     s.decode(7)
+    after = s.logits()
     s.load(str(f))
     np.testing.assert_array_equal(s.logits(), at_save)
-    np.testing.assert_array_equal(s.state("layers.1.ttt.w"), w_at_save)
+    for n in names:
+        np.testing.assert_array_equal(s.state(n), state_at_save[n], err_msg=n)
     assert s.n_past == len(hf.encode("the model reads text").ids)
+    # The buffered rows of the mini-batch came back too: decoding on from
+    # the load (across the commit) equals decoding on from the save.
+    s.decode(5)
+    s.decode(7)
+    np.testing.assert_array_equal(s.logits(), after)
+    s.load(str(f))
 
     # Another model (other weights): refused, session unchanged.
     other_path, *_ = build(tmp_path / "other", seed=9)

@@ -112,46 +112,68 @@ func.func @embedding(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) -> tensor<8x32x
 // -----
 
 // TTT-Linear: projections for all tokens, then one loop over tokens carrying
-// (W, c, ΣW, Σc, pos) with a commit when the mini-batch fills.
-// Numerics: python/tests/test_lowering_ttt.py.
+// (W, c, keys, eta_grads, pos) with a commit when the mini-batch fills. Per
+// token: one generic reads W once for both k·W and q·W; k and η·G are
+// written straight into row pos of the buffers; the correction runs over
+// the pos + 1 rows seen (dynamic slices); no f×f tensor is formed except
+// the in-place commit of W. Numerics: python/tests/test_lowering_ttt.py.
 // CHECK-LABEL: func @ttt_linear
 // CHECK-NOT: bitttt.ttt_linear
 // CHECK: tensor.expand_shape {{.*}} into tensor<8x2x16xf32>
 // CHECK: math.exp
-// CHECK: %[[LOOP:.*]]:6 = scf.for {{.*}} iter_args({{.*}}) -> (tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index, tensor<8x2x16xf32>)
+// CHECK: %[[LOOP:.*]]:6 = scf.for {{.*}} iter_args(%[[W:[a-z0-9_]+]] = %{{.*}}, %[[C:[a-z0-9_]+]] = %{{.*}}, %[[K:[a-z0-9_]+]] = %{{.*}}, %[[E:[a-z0-9_]+]] = %{{.*}}, %[[POS:[a-z0-9_]+]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index, tensor<8x2x16xf32>)
 // CHECK: tensor.extract_slice {{.*}} to tensor<2x16xf32>
+// CHECK: %[[KW:.*]]:2 = linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %{{.*}}, %[[W]] : tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>) outs(%{{.*}}, %{{.*}} : tensor<2x16xf32>, tensor<2x16xf32>)
+// CHECK-NOT: tensor<2x16x16xf32>
 // CHECK: math.sqrt
+// CHECK: tensor.extract_slice %[[K]][0, %[[POS]], 0] [2, 1, 16] [1, 1, 1] : tensor<2x4x16xf32> to tensor<2x16xf32>
+// CHECK: %[[K1:.*]] = tensor.insert_slice {{.*}} into %[[K]][0, %[[POS]], 0] [2, 1, 16]
+// CHECK: tensor.extract_slice %[[E]][0, %[[POS]], 0] [2, 1, 16]
+// CHECK: %[[E1:.*]] = tensor.insert_slice {{.*}} into %[[E]][0, %[[POS]], 0] [2, 1, 16]
+// CHECK: %[[N:.*]] = arith.addi %[[POS]], %c1
+// CHECK: tensor.extract_slice %[[K1]][0, 0, 0] [2, %[[N]], 16] [1, 1, 1] : tensor<2x4x16xf32> to tensor<2x?x16xf32>
+// CHECK: tensor.extract_slice %[[E1]][0, 0, 0] [2, %[[N]], 16] [1, 1, 1] : tensor<2x4x16xf32> to tensor<2x?x16xf32>
+// CHECK-NOT: tensor<2x16x16xf32>
 // CHECK: arith.cmpi eq, %{{.*}}, %c4
 // CHECK: scf.if
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel"]{{.*}} ins(%[[K1]], %[[E1]] : tensor<2x4x16xf32>, tensor<2x4x16xf32>) outs(%[[W]] : tensor<2x16x16xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[E1]] : tensor<2x4x16xf32>) outs(%[[C]] : tensor<2x16xf32>)
+// CHECK: } else {
+// CHECK: scf.yield %[[W]], %[[C]], %[[K1]], %[[E1]]
 // CHECK: tensor.collapse_shape %[[LOOP]]#5
 // CHECK: return {{.*}}, %[[LOOP]]#0, %[[LOOP]]#1, %[[LOOP]]#2, %[[LOOP]]#3, %[[LOOP]]#4
 func.func @ttt_linear(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index)
-    -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %eg: tensor<2x4x16xf32>, %pos: index)
+    -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index) {
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %eg, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
-  return %y#0, %y#1, %y#2, %y#3, %y#4, %y#5 : tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>
+  return %y#0, %y#1, %y#2, %y#3, %y#4, %y#5 : tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index
 }
 
 // -----
 
-// Seed TTT: k̂ for all tokens, a loop with the start-of-batch W.
+// Seed TTT: k̂ for all tokens, a loop with the start-of-batch W that
+// buffers k̂ and z − k̂ in row pos and commits W −= inner_lr · Eᵀ K̂.
 // CHECK-LABEL: func @ttt_seed
 // CHECK-NOT: bitttt.ttt_seed
 // CHECK: math.sqrt
-// CHECK: scf.for {{.*}} -> (tensor<8x8xf32>, tensor<8x8xf32>, index, tensor<4x8xf32>)
-// CHECK: arith.cmpi eq, %{{.*}}, %c1
+// CHECK: scf.for {{.*}} -> (tensor<8x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, index, tensor<4x8xf32>)
+// CHECK-NOT: tensor<8x8xf32> = tensor.empty
+// CHECK: tensor.insert_slice {{.*}} : tensor<8xf32> into tensor<2x8xf32>
+// CHECK: tensor.insert_slice {{.*}} : tensor<8xf32> into tensor<2x8xf32>
+// CHECK: arith.cmpi eq, %{{.*}}, %c2
 // CHECK: scf.if
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x8xf32>, tensor<2x8xf32>) outs(%{{.*}} : tensor<8x8xf32>)
 func.func @ttt_seed(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<8x8xf32>, %pos: index) -> (tensor<4x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index) {
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
-      {mini_batch = 1, inner_lr = 0.1 : f32}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
-  return %y#0, %y#1, %y#2, %y#3 : tensor<4x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index
+    %w: tensor<8x8xf32>, %kb: tensor<2x8xf32>, %pos: index) -> (tensor<4x32xf32>, tensor<8x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, index) {
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
+      {mini_batch = 2, inner_lr = 0.1 : f32}
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>
+  return %y#0, %y#1, %y#2, %y#3, %y#4 : tensor<4x32xf32>, tensor<8x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, index
 }
 
 // -----

@@ -11,6 +11,16 @@
 include "bitttt/Dialect/BitTTTDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
+def BitTTT_Vec32xI8 : Type<
+    CPred<"$_self == ::mlir::VectorType::get({32}, "
+          "::mlir::IntegerType::get($_self.getContext(), 8))">,
+    "vector<32xi8>">,
+    BuildableType<"::mlir::VectorType::get({32}, $_builder.getI8Type())">;
+def BitTTT_Vec8xI32 : Type<
+    CPred<"$_self == ::mlir::VectorType::get({8}, "
+          "::mlir::IntegerType::get($_self.getContext(), 32))">,
+    "vector<8xi32>">,
+    BuildableType<"::mlir::VectorType::get({8}, $_builder.getI32Type())">;
 def BitTTT_DotCodes : VectorOfLengthAndType<[32, 64], [I8]>;
 def BitTTT_DotAcc : VectorOfLengthAndType<[8, 16], [I32]>;
 

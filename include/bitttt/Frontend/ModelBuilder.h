@@ -82,8 +82,8 @@ struct WeightSpec {
 /// norm_f.weight; lm_head.weight.
 std::vector<WeightSpec> expectedWeights(const ModelConfig &config);
 
-/// The state slots of one layer, in argument order: linear `w, c, grad_w,
-/// grad_c, pos`; seed `w, grad_w, pos`.
+/// The state slots of one layer, in argument order: linear `w, c, keys,
+/// eta_grads, pos`; seed `w, keys, errors, pos` (docs/frontend.md).
 llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &config);
 
 /// Checks that `chunk` is a positive multiple of ttt.mini_batch.

@@ -14,9 +14,11 @@ using namespace mlir;
 
 namespace {
 
-bool isTrainingState(DictionaryAttr attrs) {
-  return attrs && (attrs.get("bitttt.param") || attrs.get("bitttt.adam_m") ||
-                   attrs.get("bitttt.adam_v"));
+/// Buffers a step updates in place: the TTT state of prefill/decode, the
+/// parameters and AdamW moments of training.
+bool isInPlaceState(DictionaryAttr attrs) {
+  return attrs && (attrs.get("bitttt.state") || attrs.get("bitttt.param") ||
+                   attrs.get("bitttt.adam_m") || attrs.get("bitttt.adam_v"));
 }
 
 struct DropInPlaceResultsPass
@@ -31,9 +33,9 @@ struct DropInPlaceResultsPass
     SmallVector<int> argOf(f.getNumResults(), -1);
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
       auto arg = dyn_cast<BlockArgument>(v);
-      // Public functions keep their ABI but for the parameters and moments
-      // updated in place; private ones (outlined pieces) drop any.
-      bool droppable = f.isPrivate() || isTrainingState(f.getResultAttrDict(i));
+      // Public functions keep their ABI but for the state, parameters and
+      // moments updated in place; private ones (outlined pieces) drop any.
+      bool droppable = f.isPrivate() || isInPlaceState(f.getResultAttrDict(i));
       if (droppable && arg && arg.getOwner() == &f.getBody().front() &&
           isa<MemRefType>(v.getType())) {
         drop.set(i);
@@ -99,10 +101,10 @@ struct DropInPlaceResultsPass
         changed |= *r;
       }
     }
-    // Settled: a parameter or moment still returned was copied.
+    // Settled: a state, parameter or moment still returned was copied.
     for (auto f : getOperation().getOps<func::FuncOp>())
       for (unsigned i = 0; i < f.getNumResults(); ++i)
-        if (isTrainingState(f.getResultAttrDict(i))) {
+        if (isInPlaceState(f.getResultAttrDict(i))) {
           f.emitError() << "bitttt-drop-in-place-results: result " << i
                         << " of @" << f.getSymName()
                         << " is not updated in place (bufferization made a "

@@ -78,31 +78,32 @@ func.func @ttt_linear(%x: tensor<8x32xf32>, %q: tensor<32x32xf32>, %k: tensor<32
                       %ng: tensor<2x16xf32>, %nb: tensor<2x16xf32>,
                       %pg: tensor<32xf32>, %pb: tensor<32xf32>,
                       %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>,
-                      %gw: tensor<2x16x16xf32>, %gc: tensor<2x16xf32>, %pos: index)
-    -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>,
-        tensor<2x16xf32>, index) {
-  // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = bitttt.ttt_linear %{{.*}} proj(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) lr(%{{.*}}, %{{.*}}) ttt_norm(%{{.*}}, %{{.*}}) post_norm(%{{.*}}, %{{.*}}) state(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {base_lr = 1.000000e+00 : f32, mini_batch = 4 : i64, num_heads = 2 : i64} : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
-  // GENERIC: "bitttt.ttt_linear"({{.*}}) <{act_bits = 8 : i64, base_lr = 1.000000e+00 : f32, mini_batch = 4 : i64, num_heads = 2 : i64}> : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index) -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
-  %y, %w1, %c1, %gw1, %gc1, %pos1 = bitttt.ttt_linear %x
+                      %kb: tensor<2x4x16xf32>, %eg: tensor<2x4x16xf32>, %pos: index)
+    -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>,
+        tensor<2x4x16xf32>, index) {
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = bitttt.ttt_linear %{{.*}} proj(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) lr(%{{.*}}, %{{.*}}) ttt_norm(%{{.*}}, %{{.*}}) post_norm(%{{.*}}, %{{.*}}) state(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {base_lr = 1.000000e+00 : f32, mini_batch = 4 : i64, num_heads = 2 : i64} : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>
+  // GENERIC: "bitttt.ttt_linear"({{.*}}) <{act_bits = 8 : i64, base_lr = 1.000000e+00 : f32, mini_batch = 4 : i64, num_heads = 2 : i64}> : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index) -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
+  %y, %w1, %c1, %k1, %e1, %pos1 = bitttt.ttt_linear %x
       proj(%q, %k, %v, %o) lr(%lrw, %lrb) ttt_norm(%ng, %nb)
-      post_norm(%pg, %pb) state(%w, %c, %gw, %gc, %pos)
+      post_norm(%pg, %pb) state(%w, %c, %kb, %eg, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
-  return %y, %w1, %c1, %gw1, %gc1, %pos1 : tensor<8x32xf32>, tensor<2x16x16xf32>,
-      tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
+  return %y, %w1, %c1, %k1, %e1, %pos1 : tensor<8x32xf32>, tensor<2x16x16xf32>,
+      tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index
 }
 
 // CHECK-LABEL: func @ttt_seed
 func.func @ttt_seed(%x: tensor<1x32xf32>, %down: tensor<8x32xf32>, %up: tensor<32x8xf32>,
-                    %w: tensor<8x8xf32>, %gw: tensor<8x8xf32>, %pos: index)
-    -> (tensor<1x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index) {
-  // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = bitttt.ttt_seed %{{.*}} proj(%{{.*}}, %{{.*}}) state(%{{.*}}, %{{.*}}, %{{.*}}) {act_bits = 0 : i64, inner_lr = 1.000000e-01 : f32, mini_batch = 1 : i64} : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
-  // GENERIC: "bitttt.ttt_seed"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{act_bits = 0 : i64, inner_lr = 1.000000e-01 : f32, mini_batch = 1 : i64}>
-  %y, %w1, %gw1, %pos1 = bitttt.ttt_seed %x proj(%down, %up) state(%w, %gw, %pos)
+                    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %e: tensor<1x8xf32>, %pos: index)
+    -> (tensor<1x32xf32>, tensor<8x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, index) {
+  // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = bitttt.ttt_seed %{{.*}} proj(%{{.*}}, %{{.*}}) state(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {act_bits = 0 : i64, inner_lr = 1.000000e-01 : f32, mini_batch = 1 : i64} : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
+  // GENERIC: "bitttt.ttt_seed"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{act_bits = 0 : i64, inner_lr = 1.000000e-01 : f32, mini_batch = 1 : i64}>
+  %y, %w1, %k1, %e1, %pos1 = bitttt.ttt_seed %x proj(%down, %up) state(%w, %kb, %e, %pos)
       {mini_batch = 1, inner_lr = 0.1 : f32, act_bits = 0}
-      : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
-  return %y, %w1, %gw1, %pos1 : tensor<1x32xf32>, tensor<8x8xf32>, tensor<8x8xf32>, index
+      : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
+  return %y, %w1, %k1, %e1, %pos1 : tensor<1x32xf32>, tensor<8x8xf32>, tensor<1x8xf32>, tensor<1x8xf32>, index
 }
 
 // CHECK-LABEL: func @model_ops
@@ -172,10 +173,10 @@ func.func @dot_2bit_i8_zmm(%acc: vector<16xi32>, %q: vector<64xi8>, %x: vector<6
 // CHECK-LABEL: func @zero_lr
 // CHECK: inner_lr = 0.000000e+00
 func.func @zero_lr(%x: tensor<1x32xf32>, %down: tensor<8x32xf32>, %up: tensor<32x8xf32>,
-                   %w: tensor<8x8xf32>, %pos: index) -> tensor<1x32xf32> {
-  %y:4 = bitttt.ttt_seed %x proj(%down, %up) state(%w, %w, %pos)
+                   %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) -> tensor<1x32xf32> {
+  %y:5 = bitttt.ttt_seed %x proj(%down, %up) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0.0 : f32}
-      : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+      : tensor<1x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return %y#0 : tensor<1x32xf32>
 }
 

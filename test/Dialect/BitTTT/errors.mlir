@@ -257,13 +257,14 @@ func.func @swiglu_up(%x: tensor<8x32xf32>, %g: tensor<128x32xf32>, %u: tensor<64
 
 func.func @ttt_act_bits(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 2}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32, act_bits = 2}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -271,13 +272,14 @@ func.func @ttt_act_bits(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tenso
 
 func.func @ttt_num_heads(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'num_heads' must be positive, got 0}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 0, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -285,13 +287,14 @@ func.func @ttt_num_heads(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tens
 
 func.func @ttt_mini_batch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'mini_batch' must be positive, got -4}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = -4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -299,13 +302,14 @@ func.func @ttt_mini_batch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: ten
 
 func.func @ttt_base_lr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'base_lr' must be >= 0 and finite, got -1}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = -1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -313,13 +317,14 @@ func.func @ttt_base_lr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor
 
 func.func @ttt_missing_attr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{requires attribute 'base_lr'}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -327,13 +332,14 @@ func.func @ttt_missing_attr(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: t
 
 func.func @ttt_dynamic_d(%x: tensor<8x?xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'input' must have a static column count (D)}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x?xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -341,13 +347,14 @@ func.func @ttt_dynamic_d(%x: tensor<8x?xf32>, %p: tensor<32x32xf32>, %lrw: tenso
 
 func.func @ttt_heads_divide(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<3x32xf32>,
     %lrb: tensor<3xf32>, %n: tensor<3x10xf32>, %pn: tensor<32xf32>, %w: tensor<3x10x10xf32>,
-    %c: tensor<3x10xf32>, %pos: index) {
+    %c: tensor<3x10xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'num_heads' (3) must divide the columns of operand 'input' (32)}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 3, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<3x32xf32>, tensor<3xf32>,
-        tensor<3x10xf32>, tensor<32xf32>, tensor<3x10x10xf32>, tensor<3x10xf32>
+        tensor<3x10xf32>, tensor<32xf32>, tensor<3x10x10xf32>, tensor<3x10xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -355,13 +362,14 @@ func.func @ttt_heads_divide(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: t
 
 func.func @ttt_q_proj(%x: tensor<8x32xf32>, %p: tensor<32x16xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'q_proj' must have shape [32, 32] ([D, D]), got [32, 16]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x16xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -369,14 +377,14 @@ func.func @ttt_q_proj(%x: tensor<8x32xf32>, %p: tensor<32x16xf32>, %lrw: tensor<
 
 func.func @ttt_proj_mismatch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %k: tensor<32x16xf32>,
     %lrw: tensor<2x32xf32>, %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>,
-    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %pos: index) {
+    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{failed to verify that all of {q_proj, k_proj, v_proj, o_proj} have same type}}
-  %y:6 = "bitttt.ttt_linear"(%x, %p, %k, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %w, %c, %pos)
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %k, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %kb, %kb, %pos)
       <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
       : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x16xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
          tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
-         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
-      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
   return
 }
 
@@ -384,13 +392,14 @@ func.func @ttt_proj_mismatch(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %k: te
 
 func.func @ttt_lr_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<4x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'lr_weight' must have shape [2, 32] ([num_heads, D]), got [4, 32]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<4x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -398,13 +407,14 @@ func.func @ttt_lr_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tens
 
 func.func @ttt_lr_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<3xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'lr_bias' must have shape [2] ([num_heads]), got [3]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<3xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -412,13 +422,14 @@ func.func @ttt_lr_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor
 
 func.func @ttt_norm_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x32xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'ttt_norm_weight' must have shape [2, 16] ([num_heads, D/num_heads]), got [2, 32]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x32xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x32xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -426,14 +437,14 @@ func.func @ttt_norm_weight(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: te
 
 func.func @ttt_norm_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %nb: tensor<2x8xf32>, %pn: tensor<32xf32>,
-    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %pos: index) {
+    %w: tensor<2x16x16xf32>, %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{failed to verify that all of {ttt_norm_weight, ttt_norm_bias} have same type}}
-  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %nb, %pn, %pn, %w, %c, %w, %c, %pos)
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %nb, %pn, %pn, %w, %c, %kb, %kb, %pos)
       <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
       : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
          tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x8xf32>, tensor<32xf32>,
-         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
-      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
   return
 }
 
@@ -441,13 +452,14 @@ func.func @ttt_norm_bias(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tens
 
 func.func @ttt_post_norm(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<16xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'post_norm_weight' must have shape [32] ([D]), got [16]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -455,13 +467,14 @@ func.func @ttt_post_norm(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tens
 
 func.func @ttt_state_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x8xf32>,
-    %c: tensor<2x16xf32>, %pos: index) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'w' must have shape [2, 16, 16] ([num_heads, D/num_heads, D/num_heads]), got [2, 16, 8]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x8xf32>, tensor<2x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x8xf32>, tensor<2x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
@@ -469,28 +482,44 @@ func.func @ttt_state_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor
 
 func.func @ttt_state_c(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<1x16xf32>, %pos: index) {
+    %c: tensor<1x16xf32>, %kb: tensor<2x4x16xf32>, %pos: index) {
   // expected-error @+1 {{operand 'c' must have shape [2, 16] ([num_heads, D/num_heads]), got [1, 16]}}
   %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
-      post_norm(%pn, %pn) state(%w, %c, %w, %c, %pos)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
       {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
       : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
-        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<1x16xf32>
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<1x16xf32>,
+        tensor<2x4x16xf32>
   return
 }
 
 // -----
 
-func.func @ttt_grad_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+func.func @ttt_eta_grads(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %gw: tensor<2x16x15xf32>, %c: tensor<2x16xf32>, %pos: index) {
-  // expected-error @+1 {{failed to verify that all of {w, grad_w, w_out, grad_w_out} have same type}}
-  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %gw, %c, %pos)
+    %kb: tensor<2x4x16xf32>, %eg: tensor<2x4x15xf32>, %c: tensor<2x16xf32>, %pos: index) {
+  // expected-error @+1 {{failed to verify that all of {keys, eta_grads, keys_out, eta_grads_out} have same type}}
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %kb, %eg, %pos)
       <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
       : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
          tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
-         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x15xf32>, tensor<2x16xf32>, index)
-      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x15xf32>, tensor<2x16xf32>, index)
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x15xf32>, index)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x15xf32>, index)
+  return
+}
+
+// -----
+
+func.func @ttt_keys(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
+    %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
+    %c: tensor<2x16xf32>, %kb: tensor<2x3x16xf32>, %pos: index) {
+  // expected-error @+1 {{operand 'keys' must have shape [2, 4, 16] ([num_heads, mini_batch, D/num_heads]), got [2, 3, 16]}}
+  %y:6 = bitttt.ttt_linear %x proj(%p, %p, %p, %p) lr(%lrw, %lrb) ttt_norm(%n, %n)
+      post_norm(%pn, %pn) state(%w, %c, %kb, %kb, %pos)
+      {num_heads = 2, mini_batch = 4, base_lr = 1.0 : f32}
+      : tensor<8x32xf32>, tensor<32x32xf32>, tensor<2x32xf32>, tensor<2xf32>,
+        tensor<2x16xf32>, tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>,
+        tensor<2x3x16xf32>
   return
 }
 
@@ -498,14 +527,14 @@ func.func @ttt_grad_w(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<
 
 func.func @ttt_pos_type(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
-    %c: tensor<2x16xf32>, %pos: i32) {
+    %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: i32) {
   // expected-error @+1 {{operand #15 must be index, but got 'i32'}}
-  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %w, %c, %pos)
+  %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %kb, %kb, %pos)
       <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
       : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
          tensor<2x32xf32>, tensor<2xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<32xf32>,
-         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, i32)
-      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, index)
+         tensor<32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, i32)
+      -> (tensor<8x32xf32>, tensor<2x16x16xf32>, tensor<2x16xf32>, tensor<2x4x16xf32>, tensor<2x4x16xf32>, index)
   return
 }
 
@@ -514,66 +543,66 @@ func.func @ttt_pos_type(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tenso
 // == ttt_seed ==
 
 func.func @seed_act_bits(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<8x8xf32>, %pos: index) {
+    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'act_bits' must be 0 (f32 activations) or 8 (int8), got 16}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0.1 : f32, act_bits = 16}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return
 }
 
 // -----
 
 func.func @seed_mini_batch(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<8x8xf32>, %pos: index) {
+    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'mini_batch' must be positive, got 0}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 0, inner_lr = 0.1 : f32}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return
 }
 
 // -----
 
 func.func @seed_inner_lr(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<8x8xf32>, %pos: index) {
+    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{attribute 'inner_lr' must be >= 0 and finite, got inf}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0x7F800000 : f32}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return
 }
 
 // -----
 
 func.func @seed_down(%x: tensor<4x32xf32>, %d: tensor<8x16xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<8x8xf32>, %pos: index) {
+    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{operand 'down_weight' must have shape [8, 32] ([d, D] with D the columns of 'input'), got [8, 16]}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0.1 : f32}
-      : tensor<4x32xf32>, tensor<8x16xf32>, tensor<32x8xf32>, tensor<8x8xf32>
+      : tensor<4x32xf32>, tensor<8x16xf32>, tensor<32x8xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return
 }
 
 // -----
 
 func.func @seed_up(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x4xf32>,
-    %w: tensor<8x8xf32>, %pos: index) {
+    %w: tensor<8x8xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{operand 'up_weight' must have shape [32, 8] ([D, d] with d the rows of 'down_weight'), got [32, 4]}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0.1 : f32}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x4xf32>, tensor<8x8xf32>
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x4xf32>, tensor<8x8xf32>, tensor<1x8xf32>
   return
 }
 
 // -----
 
 func.func @seed_w(%x: tensor<4x32xf32>, %d: tensor<8x32xf32>, %u: tensor<32x8xf32>,
-    %w: tensor<4x4xf32>, %pos: index) {
+    %w: tensor<4x4xf32>, %kb: tensor<1x8xf32>, %pos: index) {
   // expected-error @+1 {{operand 'w' must have shape [8, 8] ([d, d] with d the rows of 'down_weight'), got [4, 4]}}
-  %y:4 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %w, %pos)
+  %y:5 = bitttt.ttt_seed %x proj(%d, %u) state(%w, %kb, %kb, %pos)
       {mini_batch = 1, inner_lr = 0.1 : f32}
-      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<4x4xf32>
+      : tensor<4x32xf32>, tensor<8x32xf32>, tensor<32x8xf32>, tensor<4x4xf32>, tensor<1x8xf32>
   return
 }
 

@@ -63,14 +63,16 @@ def BitTTTDropInPlaceResults
     : Pass<"bitttt-drop-in-place-results", "mlir::ModuleOp"> {
   let summary = "Drop memref results that are the function's own arguments";
   let description = [{
-    After one-shot bufferization, the training functions return the
-    parameters and AdamW moments they updated in place: the returned memref
-    is the argument itself. Such results (in public functions too, unlike
+    After one-shot bufferization, prefill/decode return the TTT state
+    (`bitttt.state`) and the training functions the parameters and AdamW
+    moments they updated in place: the returned memref is the argument
+    itself. Such results (in public functions too, unlike
     upstream's drop-equivalent-buffer-results) are removed and call sites
     use the call's operand instead, callees first, so that the entry ABI
     says "updated in place" by listing the buffer only as an input
-    (docs/abi.md). A training result that is not its argument (a copy
-    crept in) is an error: the step would not update the model.
+    (docs/abi.md). Such a result that is not its argument (a copy crept
+    in) is an error: the call would copy the state or not update the
+    model.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
 }

@@ -64,6 +64,15 @@ const TensorInfo *BittFile::find(const std::string &name) const {
   return it == byName_.end() ? nullptr : &tensors_[it->second];
 }
 
+void BittFile::release(const TensorInfo &t) const {
+  static const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
+  uint64_t begin = (t.fileOffset + page - 1) / page * page;
+  uint64_t end = (t.fileOffset + t.nbytes) / page * page;
+  if (base_ && end > begin)
+    (void)::madvise(const_cast<unsigned char *>(base_) + begin, end - begin,
+                    MADV_DONTNEED);
+}
+
 Status BittFile::open(const std::string &path, std::unique_ptr<BittFile> &out) {
   out.reset();
   if (path.empty())

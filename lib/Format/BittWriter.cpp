@@ -6,15 +6,24 @@
 // JSON headers are padded with spaces so that the safetensors part and the
 // data section start on 64-byte boundaries.
 //
+// Tensors with a `produce` callback are made only when the writer gets near
+// them: worker threads fill them in name order, at most a window ahead of
+// the write, and each buffer is freed once written, so peak memory is a few
+// tensors whatever the model's size; the bytes do not depend on the number
+// of threads.
+//
 //===----------------------------------------------------------------------===//
 #include "BittHeader.h"
 #include "bitttt/Format/BittFile.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <set>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -138,11 +147,97 @@ Status checkTensors(const std::string &path,
       return invalid(path, where + std::to_string(t.nbytes) +
                                " bytes do not match shape " + described + " (" +
                                std::to_string(bytes) + " bytes)");
-    if (bytes > 0 && !t.data)
+    if (bytes > 0 && !t.data && !t.produce)
       return invalid(path, where + "data is NULL");
   }
   return Status::ok();
 }
+
+/// Runs the `produce` callbacks of `tensors` (in that order) on worker
+/// threads, at most `window` tensors past the last one taken.
+class Producer {
+public:
+  Producer(std::vector<const TensorData *> tensors, unsigned threads)
+      : jobs(tensors.size()) {
+    for (size_t i = 0; i < tensors.size(); ++i)
+      jobs[i].tensor = tensors[i];
+    window = std::max<size_t>(2, 2 * size_t(threads));
+    if (threads > 1)
+      for (unsigned i = 0; i < threads; ++i)
+        workers.emplace_back([this] { work(); });
+  }
+  ~Producer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    for (std::thread &t : workers)
+      t.join();
+  }
+
+  /// The bytes of job `i` (jobs are taken in order, each once).
+  Status take(size_t i, std::vector<unsigned char> &bytes) {
+    Job &job = jobs[i];
+    if (workers.empty()) {
+      run(job);
+    } else {
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return job.done; });
+    }
+    bytes = std::move(job.bytes);
+    Status status = std::move(job.status);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      taken = i + 1;
+    }
+    changed.notify_all();
+    return status;
+  }
+
+private:
+  struct Job {
+    const TensorData *tensor = nullptr;
+    std::vector<unsigned char> bytes;
+    Status status;
+    bool done = false;
+  };
+
+  static void run(Job &job) {
+    try {
+      job.bytes.resize(size_t(job.tensor->nbytes));
+      job.status = job.tensor->produce(job.bytes.data());
+    } catch (const std::bad_alloc &) {
+      job.status = Status::error(ErrorCode::OutOfMemory, "out of memory");
+    } catch (const std::exception &e) {
+      job.status = Status::error(ErrorCode::Internal, e.what());
+    }
+  }
+
+  void work() {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      changed.wait(lock, [&] {
+        return stop || next == jobs.size() || next < taken + window;
+      });
+      if (stop || next == jobs.size())
+        return;
+      Job &job = jobs[next++];
+      lock.unlock();
+      run(job);
+      lock.lock();
+      job.done = true;
+      changed.notify_all();
+    }
+  }
+
+  std::vector<Job> jobs;
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t next = 0, taken = 0, window = 2;
+  bool stop = false;
+};
 
 /// The BITT header with "bitttt.format_version" = 2, checked against the
 /// tensors to be written.
@@ -176,7 +271,8 @@ Status buildHeader(const std::string &path, const std::string &headerJson,
 
 Status writeImpl(const std::string &path, const std::string &headerJson,
                  const std::vector<TensorData> &tensors,
-                 const std::map<std::string, std::string> &metadata) {
+                 const std::map<std::string, std::string> &metadata,
+                 const WriteOptions &options) {
   if (path.empty())
     return Status::error(ErrorCode::InvalidArgument, "empty file path");
   if (Status s = checkTensors(path, tensors); !s)
@@ -236,12 +332,32 @@ Status writeImpl(const std::string &path, const std::string &headerJson,
     return r;
   if (Status r = out.write(prefix.data(), prefix.size()); !r)
     return r;
+  std::vector<const TensorData *> produced;
+  for (const Slot &slot : slots)
+    if (slot.tensor && !slot.tensor->data && slot.tensor->produce)
+      produced.push_back(slot.tensor);
+  Producer producer(produced, options.threads);
+  size_t taken = 0;
+  std::vector<unsigned char> bytes;
   static const char zeros[kAlignment] = {};
   for (const Slot &slot : slots) {
-    Status r = slot.tensor ? out.write(slot.tensor->data, slot.size)
-                           : out.write(zeros, slot.size);
-    if (!r)
+    const TensorData *t = slot.tensor;
+    if (!t) {
+      if (Status r = out.write(zeros, slot.size); !r)
+        return r;
+      continue;
+    }
+    const void *data = t->data;
+    if (!data && t->produce) {
+      if (Status r = producer.take(taken++, bytes); !r)
+        return invalid(path, "tensor '" + t->name + "': " + r.message());
+      data = bytes.data();
+    }
+    if (Status r = out.write(data, slot.size); !r)
       return r;
+    std::vector<unsigned char>().swap(bytes);
+    if (t->written)
+      t->written();
   }
   return out.commit();
 }
@@ -250,9 +366,10 @@ Status writeImpl(const std::string &path, const std::string &headerJson,
 
 Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::vector<TensorData> &tensors,
-                   const std::map<std::string, std::string> &metadata) {
+                   const std::map<std::string, std::string> &metadata,
+                   const WriteOptions &options) {
   try {
-    return writeImpl(path, headerJson, tensors, metadata);
+    return writeImpl(path, headerJson, tensors, metadata, options);
   } catch (const json::exception &e) {
     return invalid(path, std::string("cannot encode the header: ") + e.what());
   } catch (const std::bad_alloc &) {

@@ -27,27 +27,44 @@ float ternaryScale(const void *data, int64_t count) {
   return std::max(mean, kWeightEps);
 }
 
-PackedTernary packTernary(const void *data, int64_t rows, int64_t cols) {
+void packTernaryCodes(const void *data, int64_t rows, int64_t cols, float scale,
+                      uint8_t *out) {
   const auto *p = static_cast<const unsigned char *>(data);
+  int64_t rowBytes = i2b128RowBytes(cols);
+  // roundeven(x) for |x| < 2^22 as (x + 1.5·2^23) - 1.5·2^23 in f32 under
+  // round-to-nearest-even: what std::nearbyint gives, vectorizable. Larger
+  // |x|, ±inf and NaN keep their sign (NaN stays NaN) and so clamp alike.
+  constexpr float kRound = 12582912.0f; // 1.5 · 2^23
+  float q[kI2B128BlockWeights];
+  for (int64_t r = 0; r < rows; ++r) {
+    const unsigned char *src = p + r * cols * int64_t(sizeof(float));
+    uint8_t *row = out + r * rowBytes;
+    for (int64_t c0 = 0; c0 < cols; c0 += kI2B128BlockWeights) {
+      int64_t n = std::min(kI2B128BlockWeights, cols - c0);
+      for (int64_t i = 0; i < n; ++i) {
+        float v = (load(src, c0 + i) / scale + kRound) - kRound;
+        // std::max(-1, NaN) is -1, as the reference's clamp gives.
+        q[i] = std::min(1.0f, std::max(-1.0f, v)) + 1.0f;
+      }
+      // 0x55: code 1 (weight 0) in all four 2-bit fields, for padding.
+      for (int64_t i = n; i < kI2B128BlockWeights; ++i)
+        q[i] = 1.0f;
+      uint8_t *block = row + (c0 / kI2B128BlockWeights) * kI2B128BlockBytes;
+      for (int64_t lane = 0; lane < 32; ++lane)
+        block[lane] =
+            uint8_t(unsigned(q[lane]) | unsigned(q[32 + lane]) << 2 |
+                    unsigned(q[64 + lane]) << 4 | unsigned(q[96 + lane]) << 6);
+    }
+  }
+}
+
+PackedTernary packTernary(const void *data, int64_t rows, int64_t cols) {
   PackedTernary out;
   out.rows = rows;
   out.cols = cols;
   out.scale = ternaryScale(data, rows * cols);
-  int64_t rowBytes = i2b128RowBytes(cols);
-  // 0x55: code 1 (weight 0) in all four 2-bit fields, for padding columns.
-  out.codes.assign(size_t(rows * rowBytes), 0x55);
-  for (int64_t r = 0; r < rows; ++r) {
-    uint8_t *row = out.codes.data() + r * rowBytes;
-    for (int64_t c = 0; c < cols; ++c) {
-      float q = std::nearbyint(load(p, r * cols + c) / out.scale);
-      q = std::min(1.0f, std::max(-1.0f, q));
-      unsigned code = unsigned(int(q) + 1);
-      int64_t block = c / kI2B128BlockWeights;
-      int64_t field = (c % kI2B128BlockWeights) / 32, lane = c % 32;
-      uint8_t &byte = row[block * kI2B128BlockBytes + lane];
-      byte = uint8_t((byte & ~(3u << (2 * field))) | (code << (2 * field)));
-    }
-  }
+  out.codes.resize(size_t(rows * i2b128RowBytes(cols)));
+  packTernaryCodes(data, rows, cols, out.scale, out.codes.data());
   return out;
 }
 

@@ -210,3 +210,47 @@ def test_unedited_rewrite_still_loads(compiled, tmp_path):
     proc = subprocess.run([bitttt_rt.RUN, "generate", str(same), "--ids", "1,2", "-n", "1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_jobs_give_the_same_file_and_timing_reports_the_phases(tmp_path):
+    """--jobs=1 (targets one after the other, weights packed inline) and
+    --jobs=3 (targets side by side in their own MLIR contexts, weights packed
+    on threads while the file is written) give the same bytes, and these
+    pack ties exactly: a weight whose entries are ±0.5γ, ±1.5γ, ... packs as
+    the reference's round-half-to-even quantizer does. --timing names the
+    phases on stderr and does not change the output."""
+    bitttt_rt.require_built()
+    from safetensors.numpy import save_file
+    ref = BitTTTModel(Config.from_dict(CONFIG)).init_random(9)
+    ref.save_pretrained(str(tmp_path / "model"))
+    st = str(tmp_path / "model" / "model.safetensors")
+    weights = load_file(st)
+    name = "layers.1.mlp.down_proj.weight"
+    # mean |pattern| = 1, so γ = 2^-3 exactly and W/γ hits the ties.
+    pattern = np.array([0.5, -0.5, 1.5, -1.5, 1.0, -1.0, 0.0, 2.0], np.float32)
+    w = weights[name]
+    assert w.size % pattern.size == 0
+    weights[name] = (np.resize(pattern, w.shape) / 8).astype(np.float32)
+    save_file(weights, st)
+
+    one = bitt_runner.compile_model(str(tmp_path / "model"), str(tmp_path / "1.bitt"),
+                                    "--prefill-chunk=8", "--jobs=1")
+    proc = subprocess.run([bitt_runner.COMPILE, str(tmp_path / "model"), "-o",
+                           str(tmp_path / "3.bitt"), "--prefill-chunk=8", "--jobs=3",
+                           "--timing"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for phase in ("build the module", "MLIR target-independent pipeline",
+                  "x86-64-v3", "x86-64-v4", "LLVM -O3", "LLVM codegen (object)",
+                  "link (ld.lld)", "pack the weights and write the .bitt"):
+        assert phase in proc.stderr, phase
+    with open(one, "rb") as a, open(tmp_path / "3.bitt", "rb") as b:
+        assert a.read() == b.read()
+
+    _, header, tensors, _ = bitt.read(one)
+    entry = header["bitttt"]["packed"][name]
+    wq, gamma = ops.weight_quant(torch.from_numpy(weights[name]))
+    assert gamma.item() == 0.125
+    assert set(np.unique(wq.numpy())) == {-1.0, 0.0, 1.0}
+    want = packing.pack_i2_b128(wq.numpy().astype(np.int8))
+    np.testing.assert_array_equal(tensors[entry["codes"]].numpy(), want)
+    assert tensors[entry["scale"]].numpy().tobytes() == np.float32(0.125).tobytes()

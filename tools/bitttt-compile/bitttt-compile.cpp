@@ -17,8 +17,11 @@
 #include "bitttt/Target/CPU/EntryAbi.h"
 #include "bitttt/Target/X86/SharedObject.h"
 
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -33,7 +36,10 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 
 using namespace llvm;
 
@@ -119,6 +125,27 @@ cl::opt<double> weightDecay(
     "weight-decay", cl::init(0.1), cl::value_desc("X"),
     cl::desc("AdamW decoupled weight decay on the weight matrices (default "
              "0.1)"),
+    cl::cat(compileCategory));
+
+cl::opt<unsigned> threads(
+    "jobs", cl::init(0), cl::value_desc("N"),
+    cl::desc("Threads for compiling the targets side by side and for "
+             "packing the weights while the .bitt is written (default 0: one "
+             "per CPU). The output is the same for any N"),
+    cl::cat(compileCategory));
+
+enum class TimingDisplay { None, Tree, List };
+
+cl::opt<TimingDisplay> timing(
+    "timing", cl::init(TimingDisplay::None), cl::ValueOptional,
+    cl::desc("Print the wall and CPU time of every compile phase to stderr "
+             "when done: reading, building the module, each MLIR pass, and "
+             "per target the LLVM translation, every -O3 pass, codegen and "
+             "link, then packing and writing the weights. --timing or "
+             "--timing=tree nests them, --timing=list sums each name"),
+    cl::values(clEnumValN(TimingDisplay::Tree, "tree", "nested (default)"),
+               clEnumValN(TimingDisplay::Tree, "", ""),
+               clEnumValN(TimingDisplay::List, "list", "one line per name")),
     cl::cat(compileCategory));
 
 constexpr const char *kOverview =
@@ -306,15 +333,121 @@ Error checkTokenizer(const Input &in, const bitttt::ModelConfig &config) {
   return Error::success();
 }
 
-Error runPipeline(mlir::ModuleOp module,
+Error runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
                   function_ref<void(mlir::OpPassManager &)> build) {
   mlir::PassManager pm(module.getContext());
   build(pm);
+  if (timing)
+    pm.enableTiming(timing);
   if (mlir::failed(pm.run(module)))
     return createStringError(inconvertibleErrorCode(),
                              "lowering the model failed (see the diagnostics "
                              "above)");
   return Error::success();
+}
+
+/// What compiling a module for one target gives.
+struct TargetCode {
+  bitttt::EntryAbi abi;
+  std::string code;
+};
+
+using PipelineBuilder =
+    std::function<void(mlir::OpPassManager &, const bitttt::x86::CpuTarget &)>;
+
+Expected<TargetCode> compileTarget(mlir::ModuleOp module,
+                                   const bitttt::x86::CpuTarget &target,
+                                   bool llvmIR, const PipelineBuilder &build,
+                                   mlir::TimingScope &timing) {
+  {
+    mlir::TimingScope lowering = timing.nest("MLIR lowering");
+    if (Error e = runPipeline(module, lowering, [&](mlir::OpPassManager &pm) {
+          build(pm, target);
+        }))
+      return std::move(e);
+  }
+  // The header is written from the artifacts' own ABI description.
+  Expected<bitttt::EntryAbi> abi = bitttt::readEntryAbi(module);
+  if (!abi)
+    return abi.takeError();
+  auto code = llvmIR ? bitttt::buildLLVMIR(module, target, &timing)
+                     : bitttt::buildSharedObject(module, target, &timing);
+  if (!code)
+    return code.takeError();
+  return TargetCode{std::move(*abi), std::move(*code)};
+}
+
+/// Lowers `module` for every target and compiles it: one target after the
+/// other on clones, or with threads > 1, side by side, each thread in its own
+/// MLIRContext on a copy of the module (MLIR bytecode), since a context's
+/// passes, diagnostics and uniquing are safest not shared. The code is the
+/// same either way.
+Expected<std::vector<TargetCode>>
+compileTargets(mlir::ModuleOp module,
+               ArrayRef<const bitttt::x86::CpuTarget *> cpuTargets, bool llvmIR,
+               unsigned threadCount, const mlir::DialectRegistry &registry,
+               const PipelineBuilder &build, mlir::TimingScope &timing) {
+  std::vector<Expected<TargetCode>> results;
+  if (threadCount <= 1 || cpuTargets.size() <= 1) {
+    for (const bitttt::x86::CpuTarget *target : cpuTargets) {
+      mlir::TimingScope scope = timing.nest(target->name);
+      mlir::OwningOpRef<mlir::ModuleOp> lowered(module.clone());
+      results.push_back(compileTarget(*lowered, *target, llvmIR, build, scope));
+    }
+  } else {
+    std::string bytecode;
+    {
+      raw_string_ostream os(bytecode);
+      if (mlir::failed(mlir::writeBytecodeToFile(module, os)))
+        return createStringError(inconvertibleErrorCode(),
+                                 "internal error: cannot serialize the module");
+    }
+    // Threads left over beyond one per target go to each context's passes.
+    bool nestedThreads = threadCount >= 2 * cpuTargets.size();
+    for (size_t i = 0; i < cpuTargets.size(); ++i)
+      results.push_back(TargetCode{});
+    std::vector<std::thread> workers;
+    std::mutex resultsMutex;
+    for (size_t i = 0; i < cpuTargets.size(); ++i)
+      workers.emplace_back([&, i] {
+        const bitttt::x86::CpuTarget &target = *cpuTargets[i];
+        mlir::TimingScope scope = timing.nest(target.name);
+        mlir::MLIRContext context(
+            registry, nestedThreads ? mlir::MLIRContext::Threading::ENABLED
+                                    : mlir::MLIRContext::Threading::DISABLED);
+        mlir::ParserConfig config(&context);
+        mlir::OwningOpRef<mlir::ModuleOp> copy =
+            mlir::parseSourceString<mlir::ModuleOp>(bytecode, config);
+        Expected<TargetCode> result =
+            copy ? compileTarget(*copy, target, llvmIR, build, scope)
+                 : Expected<TargetCode>(createStringError(
+                       inconvertibleErrorCode(),
+                       "internal error: cannot read the module back"));
+        std::lock_guard<std::mutex> lock(resultsMutex);
+        results[i] = std::move(result);
+      });
+    for (std::thread &t : workers)
+      t.join();
+  }
+  std::vector<TargetCode> out;
+  Error errors = Error::success();
+  for (Expected<TargetCode> &r : results) {
+    if (r)
+      out.push_back(std::move(*r));
+    else
+      errors = joinErrors(std::move(errors), r.takeError());
+  }
+  if (errors)
+    return std::move(errors);
+  // Every target must have been compiled for the same entry ABI.
+  for (size_t i = 1; i < out.size(); ++i)
+    if (json::Value(bitttt::toJson(out[i].abi)) !=
+        json::Value(bitttt::toJson(out[0].abi)))
+      return createStringError(
+          inconvertibleErrorCode(),
+          Twine("internal error: the ") + cpuTargets[i]->name + " and " +
+              cpuTargets[0]->name + " artifacts describe different entry ABIs");
+  return std::move(out);
 }
 
 } // namespace
@@ -351,6 +484,20 @@ int main(int argc, char **argv) {
   if (!bitttt::format::parseLMHeadFormat(lmHead, headFormat))
     return fail("--lm-head=" + lmHead +
                 " is not a known LM-head format (f32, bf16, int8)");
+  unsigned threadCount =
+      threads ? unsigned(threads)
+              : std::max(1u, std::thread::hardware_concurrency());
+
+  mlir::DefaultTimingManager timingManager;
+  if (timing != TimingDisplay::None) {
+    timingManager.setEnabled(true);
+    timingManager.setDisplayMode(
+        timing == TimingDisplay::List
+            ? mlir::DefaultTimingManager::DisplayMode::List
+            : mlir::DefaultTimingManager::DisplayMode::Tree);
+  }
+  mlir::TimingScope rootTiming = timingManager.getRootScope();
+  mlir::TimingScope readTiming = rootTiming.nest("read and check the input");
   Expected<Input> input = loadInput(modelDir);
   if (!input)
     return fail(input.takeError());
@@ -371,7 +518,9 @@ int main(int argc, char **argv) {
       return fail(std::move(e));
   const std::unique_ptr<bitttt::format::BittFile> &checkpoint =
       input->checkpoint;
+  readTiming.stop();
 
+  mlir::TimingScope buildTiming = rootTiming.nest("build the module");
   mlir::DialectRegistry registry;
   bitttt::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
@@ -395,6 +544,7 @@ int main(int argc, char **argv) {
       return fail("--train: " + toString(built.takeError()));
     trainModule = std::move(*built);
   }
+  buildTiming.stop();
 
   // Everything that can fail runs before the output exists; then it is
   // written in one step (temporary file + rename).
@@ -405,72 +555,54 @@ int main(int argc, char **argv) {
     raw_string_ostream textStream(text);
     (trainModule ? *trainModule : **module)->print(textStream);
   } else {
-    if (Error e = runPipeline(**module, [](mlir::OpPassManager &pm) {
-          mlir::bitttt::buildCpuTensorPipeline(pm);
-        }))
-      return fail(std::move(e));
-    bitttt::BittContents contents;
-    std::string firstTarget;
-    for (const bitttt::x86::CpuTarget *target : cpuTargets) {
-      mlir::OwningOpRef<mlir::ModuleOp> lowered((*module)->clone());
-      mlir::bitttt::CpuPipelineOptions pipelineOptions;
-      pipelineOptions.target = target->name;
-      if (Error e = runPipeline(*lowered, [&](mlir::OpPassManager &pm) {
-            mlir::bitttt::buildCpuLoweringPipeline(pm, pipelineOptions);
-          }))
+    {
+      mlir::TimingScope tensorTiming =
+          rootTiming.nest("MLIR target-independent pipeline");
+      if (Error e =
+              runPipeline(**module, tensorTiming, [](mlir::OpPassManager &pm) {
+                mlir::bitttt::buildCpuTensorPipeline(pm);
+              }))
         return fail(std::move(e));
-      // The header is written from the artifacts' own ABI description;
-      // every target must have been compiled for the same one.
-      Expected<bitttt::EntryAbi> abi = bitttt::readEntryAbi(*lowered);
-      if (!abi)
-        return fail(abi.takeError());
-      if (firstTarget.empty()) {
-        contents.abi = std::move(*abi);
-        firstTarget = target->name;
-      } else if (json::Value(bitttt::toJson(*abi)) !=
-                 json::Value(bitttt::toJson(contents.abi))) {
-        return fail(Twine("internal error: the ") + target->name + " and " +
-                    firstTarget + " artifacts describe different entry ABIs");
-      }
-      auto code = kind == "llvm" ? bitttt::buildLLVMIR(*lowered, *target)
-                                 : bitttt::buildSharedObject(*lowered, *target);
-      if (!code)
-        return fail(code.takeError());
+    }
+    bitttt::BittContents contents;
+    Expected<std::vector<TargetCode>> inference = [&] {
+      mlir::TimingScope scope = rootTiming.nest("compile the targets");
+      return compileTargets(
+          **module, cpuTargets, kind == "llvm", threadCount, registry,
+          [](mlir::OpPassManager &pm, const bitttt::x86::CpuTarget &target) {
+            mlir::bitttt::CpuPipelineOptions pipelineOptions;
+            pipelineOptions.target = target.name;
+            mlir::bitttt::buildCpuLoweringPipeline(pm, pipelineOptions);
+          },
+          scope);
+    }();
+    if (!inference)
+      return fail(inference.takeError());
+    contents.abi = (*inference)[0].abi;
+    for (auto [target, code] : llvm::zip_equal(cpuTargets, *inference)) {
       if (kind == "llvm")
-        text = std::move(*code);
+        text = std::move(code.code);
       else
-        contents.artifacts[target->name] = std::move(*code);
+        contents.artifacts[target->name] = std::move(code.code);
     }
     if (kind == "bitt" && trainModule) {
       // The training functions, compiled for the same targets.
-      std::string firstTrain;
-      for (const bitttt::x86::CpuTarget *target : cpuTargets) {
-        mlir::OwningOpRef<mlir::ModuleOp> lowered(trainModule->clone());
-        mlir::bitttt::TrainPipelineOptions trainPipeline;
-        trainPipeline.target = target->name;
-        trainPipeline.maxGradNorm = maxGradNorm;
-        trainPipeline.weightDecay = weightDecay;
-        if (Error e = runPipeline(*lowered, [&](mlir::OpPassManager &pm) {
-              mlir::bitttt::buildTrainPipeline(pm, trainPipeline);
-            }))
-          return fail(std::move(e));
-        Expected<bitttt::EntryAbi> abi = bitttt::readEntryAbi(*lowered);
-        if (!abi)
-          return fail(abi.takeError());
-        if (firstTrain.empty()) {
-          contents.trainAbi = std::move(*abi);
-          firstTrain = target->name;
-        } else if (json::Value(bitttt::toJson(*abi)) !=
-                   json::Value(bitttt::toJson(contents.trainAbi))) {
-          return fail(Twine("internal error: the ") + target->name + " and " +
-                      firstTrain +
-                      " training artifacts describe different entry ABIs");
-        }
-        auto code = bitttt::buildSharedObject(*lowered, *target);
-        if (!code)
-          return fail(code.takeError());
-        contents.trainArtifacts[target->name] = std::move(*code);
-      }
+      mlir::TimingScope scope = rootTiming.nest("compile the training step");
+      Expected<std::vector<TargetCode>> training = compileTargets(
+          *trainModule, cpuTargets, /*llvmIR=*/false, threadCount, registry,
+          [](mlir::OpPassManager &pm, const bitttt::x86::CpuTarget &target) {
+            mlir::bitttt::TrainPipelineOptions trainPipeline;
+            trainPipeline.target = target.name;
+            trainPipeline.maxGradNorm = maxGradNorm;
+            trainPipeline.weightDecay = weightDecay;
+            mlir::bitttt::buildTrainPipeline(pm, trainPipeline);
+          },
+          scope);
+      if (!training)
+        return fail(training.takeError());
+      contents.trainAbi = (*training)[0].abi;
+      for (auto [target, code] : llvm::zip_equal(cpuTargets, *training))
+        contents.trainArtifacts[target->name] = std::move(code.code);
       contents.trainInfo = json::Object{
           {"batch", int64_t(trainBatch)},
           {"context", int64_t(trainContext)},
@@ -487,8 +619,11 @@ int main(int argc, char **argv) {
       contents.lmHeadSource = options.lmHeadSource;
       contents.config = &*config;
       contents.checkpoint = checkpoint.get();
+      contents.threads = threadCount;
       if (outputPath == "-")
         return fail("a .bitt cannot go to stdout: name an output file");
+      mlir::TimingScope writeTiming =
+          rootTiming.nest("pack the weights and write the .bitt");
       if (Error e = bitttt::writeBitt(outputPath, contents))
         return fail(std::move(e));
       return 0;

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -110,6 +111,12 @@ public:
   /// The tensor called `name`, or nullptr.
   const TensorInfo *find(const std::string &name) const;
   uint64_t fileSize() const { return size_; }
+  /// Hint that `t`'s bytes will not be read again soon: drops its whole
+  /// pages from this process's mapping (madvise MADV_DONTNEED), so a writer
+  /// that streams through a large checkpoint does not keep all of it
+  /// resident. Reading the tensor afterwards is still valid (the pages come
+  /// back from the file).
+  void release(const TensorInfo &t) const;
 
 private:
   BittFile() = default;
@@ -128,11 +135,31 @@ private:
 
 /// A tensor to write: `data` must hold exactly product(shape)·dtypeSize bytes.
 struct TensorData {
+  TensorData() = default;
+  TensorData(std::string name, std::string dtype, std::vector<int64_t> shape,
+             const void *data, uint64_t nbytes)
+      : name(std::move(name)), dtype(std::move(dtype)), shape(std::move(shape)),
+        data(data), nbytes(nbytes) {}
+
   std::string name;
   std::string dtype;
   std::vector<int64_t> shape;
   const void *data = nullptr;
   uint64_t nbytes = 0;
+  /// Instead of `data`: fills the nbytes at `out` when the writer gets to
+  /// the tensor, so it never has to exist in memory beside all the others.
+  /// Producers of different tensors may run at once (WriteOptions::threads)
+  /// and must give the same bytes whatever the order.
+  std::function<Status(void *out)> produce;
+  /// Called once the tensor's bytes are written (e.g. BittFile::release).
+  std::function<void()> written;
+};
+
+struct WriteOptions {
+  /// Threads that run the tensors' `produce` callbacks ahead of the write
+  /// (in name order, a bounded window ahead); <= 1 runs them inline. The
+  /// file is the same for any count.
+  unsigned threads = 1;
 };
 
 /// Writes a v2 container at `path`. `headerJson` is the BITT header (a JSON
@@ -143,7 +170,8 @@ struct TensorData {
 /// The output is a deterministic function of the arguments.
 Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::vector<TensorData> &tensors,
-                   const std::map<std::string, std::string> &metadata = {});
+                   const std::map<std::string, std::string> &metadata = {},
+                   const WriteOptions &options = {});
 
 /// Reads a whole file (tokenizer.json, a prompt); errors name the file and
 /// the system's reason.

@@ -43,6 +43,12 @@ struct PackedTernary {
 /// [rows, cols], any alignment.
 PackedTernary packTernary(const void *data, int64_t rows, int64_t cols);
 
+/// The codes part of packTernary for a given γ, written to `out`
+/// (rows × i2b128RowBytes(cols) bytes): lets a writer pack a tensor
+/// straight into its output buffer.
+void packTernaryCodes(const void *data, int64_t rows, int64_t cols, float scale,
+                      uint8_t *out);
+
 } // namespace bitttt::format
 
 #endif // BITTTT_FORMAT_PACKING_H

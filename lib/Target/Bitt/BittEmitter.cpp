@@ -17,6 +17,10 @@
 
 #include "llvm/Support/JSON.h"
 
+#include <cstring>
+#include <memory>
+#include <mutex>
+
 using namespace bitttt;
 using llvm::Error;
 
@@ -37,6 +41,25 @@ std::string stateInit(const ModelConfig &config, llvm::StringRef name) {
   return "zeros";
 }
 
+/// A latent weight packed when the writer reaches its parts: γ once (the
+/// codes and the scale tensor both need it), the codes straight into the
+/// writer's buffer.
+struct LazyPack {
+  const format::BittFile *file = nullptr;
+  const format::TensorInfo *weight = nullptr;
+  std::once_flag once;
+  float gamma = 0;
+
+  int64_t rows() const { return weight->shape[0]; }
+  int64_t cols() const { return weight->shape[1]; }
+  float scale() {
+    std::call_once(once, [&] {
+      gamma = format::ternaryScale(weight->data, rows() * cols());
+    });
+    return gamma;
+  }
+};
+
 class Writer {
 public:
   explicit Writer(const BittContents &contents)
@@ -51,7 +74,7 @@ private:
 
   const BittContents &c;
   std::vector<format::TensorData> tensors;
-  std::map<std::string, format::PackedTernary> packed; // latent name →
+  std::map<std::string, std::unique_ptr<LazyPack>> packed; // latent name →
   std::map<std::string, bool> added;
   llvm::json::Object packedIndex, stateIndex, functions;
   LMHeadParts lmHead; // the LM head, whatever its format
@@ -64,6 +87,7 @@ Error Writer::addCheckpointTensor(const std::string &name) {
   if (!t)
     return makeError(c.checkpoint->path() + ": missing tensor '" + name + "'");
   tensors.push_back({name, t->dtype, t->shape, t->data, t->nbytes});
+  tensors.back().written = [file = c.checkpoint, t] { file->release(*t); };
   added[name] = true;
   return Error::success();
 }
@@ -94,6 +118,7 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
                        " do not match what the code takes (" + b.dtype + " " +
                        format::shapeText(b.shape) + ")");
     tensors.push_back({b.name, t->dtype, t->shape, t->data, t->nbytes});
+    tensors.back().written = [file = c.checkpoint, t] { file->release(*t); };
     added[b.name] = true;
     llvm::json::Object *entry = packedIndex.getObject(latent);
     if (!entry) {
@@ -109,15 +134,30 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
     if (!w || w->dtype != "F32" || w->shape.size() != 2)
       return makeError(c.checkpoint->path() + ": tensor '" + latent +
                        "' is not the F32 matrix to pack");
-    packed[latent] = format::packTernary(w->data, w->shape[0], w->shape[1]);
+    auto lazy = std::make_unique<LazyPack>();
+    lazy->file = c.checkpoint;
+    lazy->weight = w;
+    packed[latent] = std::move(lazy);
   }
-  const format::PackedTernary &p = packed[latent];
+  LazyPack *p = packed[latent].get();
   std::vector<int64_t> shape;
   if (b.packedPart == "codes") {
-    shape = {p.rows, format::i2b128RowBytes(p.cols)};
-    tensors.push_back({b.name, "U8", shape, p.codes.data(), p.codes.size()});
+    shape = {p->rows(), format::i2b128RowBytes(p->cols())};
+    tensors.push_back(
+        {b.name, "U8", shape, nullptr, uint64_t(shape[0] * shape[1])});
+    tensors.back().produce = [p](void *out) {
+      format::packTernaryCodes(p->weight->data, p->rows(), p->cols(),
+                               p->scale(), static_cast<uint8_t *>(out));
+      p->file->release(*p->weight);
+      return format::Status::ok();
+    };
   } else if (b.packedPart == "scale") {
-    tensors.push_back({b.name, "F32", shape, &p.scale, sizeof(float)});
+    tensors.push_back({b.name, "F32", shape, nullptr, sizeof(float)});
+    tensors.back().produce = [p](void *out) {
+      float gamma = p->scale();
+      std::memcpy(out, &gamma, sizeof gamma);
+      return format::Status::ok();
+    };
   } else {
     return makeError(where + ": unknown packed part '" + b.packedPart + "'");
   }
@@ -130,7 +170,7 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
   llvm::json::Object *entry = packedIndex.getObject(latent);
   if (!entry) {
     packedIndex[latent] = llvm::json::Object{
-        {"rows", p.rows}, {"cols", p.cols}, {"layout", "i2_b128"}};
+        {"rows", p->rows()}, {"cols", p->cols()}, {"layout", "i2_b128"}};
     entry = packedIndex.getObject(latent);
   }
   (*entry)[b.packedPart] = b.name;
@@ -263,7 +303,10 @@ Error Writer::write(llvm::StringRef path) {
   std::string headerText;
   llvm::raw_string_ostream os(headerText);
   os << llvm::json::Value(std::move(header));
-  format::Status status = format::writeBittV2(path.str(), headerText, tensors);
+  format::WriteOptions options;
+  options.threads = c.threads;
+  format::Status status =
+      format::writeBittV2(path.str(), headerText, tensors, {}, options);
   if (!status)
     return makeError(status.message());
   return Error::success();

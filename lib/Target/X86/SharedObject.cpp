@@ -1,11 +1,13 @@
 //===- SharedObject.cpp - LLVM dialect → x86-64 shared object -------------===//
 #include "bitttt/Target/X86/SharedObject.h"
 
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/PassInstrumentation.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -52,12 +54,52 @@ createTargetMachine(const x86::CpuTarget &target) {
   return std::move(tm);
 }
 
+/// Times every LLVM pass (adaptors and pass managers excluded) in a scope
+/// nested under the pass that runs it, so repeated runs of one pass add up.
+class PassTimer {
+public:
+  PassTimer(mlir::TimingScope &root, llvm::PassInstrumentationCallbacks &pic)
+      : root(root) {
+    if (!root)
+      return;
+    pic.registerBeforeNonSkippedPassCallback(
+        [this](llvm::StringRef pass, llvm::Any) { before(pass); });
+    pic.registerAfterPassCallback(
+        [this](llvm::StringRef pass, llvm::Any,
+               const llvm::PreservedAnalyses &) { after(pass); });
+    pic.registerAfterPassInvalidatedCallback(
+        [this](llvm::StringRef pass, const llvm::PreservedAnalyses &) {
+          after(pass);
+        });
+  }
+
+private:
+  static bool isWrapper(llvm::StringRef pass) {
+    return pass.contains("PassManager") || pass.contains("PassAdaptor");
+  }
+  void before(llvm::StringRef pass) {
+    if (isWrapper(pass))
+      return;
+    mlir::TimingScope &parent = stack.empty() ? root : stack.back();
+    stack.push_back(parent.nest(pass));
+  }
+  void after(llvm::StringRef pass) {
+    if (!isWrapper(pass) && !stack.empty())
+      stack.pop_back();
+  }
+
+  mlir::TimingScope &root;
+  std::vector<mlir::TimingScope> stack;
+};
+
 /// MLIR (LLVM dialect) → LLVM module optimized at -O3 for `tm`.
 Expected<std::unique_ptr<llvm::Module>>
 optimizedModule(mlir::ModuleOp module, llvm::LLVMContext &context,
-                llvm::TargetMachine &tm) {
+                llvm::TargetMachine &tm, mlir::TimingScope &timing) {
+  mlir::TimingScope translateTiming = timing.nest("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, "bitttt");
+  translateTiming.stop();
   if (!llvmModule)
     return makeError("translation of the lowered module to LLVM IR failed");
   llvmModule->setTargetTriple(tm.getTargetTriple());
@@ -74,7 +116,10 @@ optimizedModule(mlir::ModuleOp module, llvm::LLVMContext &context,
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  mlir::TimingScope optTiming = timing.nest("LLVM -O3");
+  llvm::PassInstrumentationCallbacks pic;
+  PassTimer passTimer(optTiming, pic);
+  llvm::PassBuilder pb(&tm, llvm::PipelineTuningOptions(), std::nullopt, &pic);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -94,14 +139,16 @@ struct CompiledModule {
 };
 
 Expected<CompiledModule> compile(mlir::ModuleOp module,
-                                 const x86::CpuTarget &target) {
+                                 const x86::CpuTarget &target,
+                                 mlir::TimingScope &timing) {
   CompiledModule result;
   auto tm = createTargetMachine(target);
   if (!tm)
     return tm.takeError();
   result.machine = std::move(*tm);
   result.context = std::make_unique<llvm::LLVMContext>();
-  auto llvmModule = optimizedModule(module, *result.context, *result.machine);
+  auto llvmModule =
+      optimizedModule(module, *result.context, *result.machine, timing);
   if (!llvmModule)
     return llvmModule.takeError();
   result.module = std::move(*llvmModule);
@@ -120,8 +167,10 @@ struct TempFile {
 } // namespace
 
 Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
-                                          const x86::CpuTarget &target) {
-  auto compiled = compile(module, target);
+                                          const x86::CpuTarget &target,
+                                          mlir::TimingScope *timing) {
+  mlir::TimingScope none;
+  auto compiled = compile(module, target, timing ? *timing : none);
   if (!compiled)
     return compiled.takeError();
   std::string text;
@@ -131,14 +180,18 @@ Expected<std::string> bitttt::buildLLVMIR(mlir::ModuleOp module,
 }
 
 Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
-                                                const x86::CpuTarget &target) {
-  auto compiled = compile(module, target);
+                                                const x86::CpuTarget &target,
+                                                mlir::TimingScope *timing) {
+  mlir::TimingScope none;
+  mlir::TimingScope &scope = timing ? *timing : none;
+  auto compiled = compile(module, target, scope);
   if (!compiled)
     return compiled.takeError();
 
   // Object code in memory.
   llvm::SmallString<0> object;
   {
+    mlir::TimingScope codegenTiming = scope.nest("LLVM codegen (object)");
     llvm::raw_svector_ostream os(object);
     llvm::legacy::PassManager pm;
     if (compiled->machine->addPassesToEmitFile(
@@ -155,6 +208,7 @@ Expected<std::string> bitttt::buildSharedObject(mlir::ModuleOp module,
     lld = llvm::sys::findProgramByName("ld.lld");
   if (!lld)
     return makeError("ld.lld not found (install the lld-22 package)");
+  mlir::TimingScope linkTiming = scope.nest("link (ld.lld)");
   TempFile obj, so;
   int fd;
   if (auto ec = llvm::sys::fs::createTemporaryFile("bitttt", "o", fd, obj.path))

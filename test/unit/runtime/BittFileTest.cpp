@@ -338,3 +338,80 @@ TEST(BittFile, CopyOfAMissingFileFails) {
   EXPECT_NE(s.message().find("none.bitt"), std::string::npos);
   EXPECT_TRUE(dir.list().empty());
 }
+
+// Tensors made by `produce` callbacks (run on worker threads ahead of the
+// write) give the same file as the same bytes passed as data, for any
+// thread count; `written` runs once per tensor.
+TEST(BittFileWriter, ProducedTensorsEqualDataTensorsForAnyThreadCount) {
+  TempDir dir;
+  std::vector<Owned> owned = sampleTensors();
+  ASSERT_TRUE(writeBittV2(dir.file("data.bitt"), kHeader, view(owned)).isOk());
+  std::string want = bitttt::test::readBytes(dir.file("data.bitt"));
+  ASSERT_FALSE(want.empty());
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    std::vector<TensorData> tensors = view(owned);
+    std::vector<int> writtenCount(tensors.size(), 0);
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      if (i % 2 == 0) { // every other one produced
+        const Owned *o = &owned[i];
+        tensors[i].data = nullptr;
+        tensors[i].produce = [o](void *out) {
+          std::memcpy(out, o->bytes.data(), o->bytes.size());
+          return Status::ok();
+        };
+      }
+      tensors[i].written = [&writtenCount, i] { ++writtenCount[i]; };
+    }
+    WriteOptions options;
+    options.threads = threads;
+    std::string path = dir.file("p" + std::to_string(threads) + ".bitt");
+    Status s = writeBittV2(path, kHeader, tensors, {}, options);
+    ASSERT_TRUE(s.isOk()) << s.message();
+    EXPECT_EQ(bitttt::test::readBytes(path), want) << threads << " threads";
+    for (int n : writtenCount)
+      EXPECT_EQ(n, 1) << threads << " threads";
+  }
+}
+
+// A producer's failure names the tensor and leaves no file, temporary or
+// final, whatever the thread count.
+TEST(BittFileWriter, FailingProducerLeavesNoFile) {
+  for (unsigned threads : {1u, 4u}) {
+    TempDir dir;
+    std::string path = dir.file("m.bitt");
+    std::vector<Owned> owned = sampleTensors();
+    std::vector<TensorData> tensors = view(owned);
+    for (TensorData &t : tensors) {
+      if (t.name != "i32")
+        continue;
+      t.data = nullptr;
+      t.produce = [](void *) {
+        return Status::error(ErrorCode::Format, "cannot pack it");
+      };
+    }
+    WriteOptions options;
+    options.threads = threads;
+    Status s = writeBittV2(path, kHeader, tensors, {}, options);
+    EXPECT_FALSE(s.isOk());
+    EXPECT_EQ(s.message(), path + ": tensor 'i32': cannot pack it");
+    EXPECT_TRUE(dir.list().empty()) << threads << " threads";
+  }
+}
+
+// Releasing a tensor's pages drops them from the mapping, not the data:
+// the bytes read back the same afterwards.
+TEST(BittFile, ReleasedTensorsReadBackTheSame) {
+  TempDir dir;
+  std::string path = dir.file("m.bitt");
+  std::vector<Owned> owned = {make("big", "F32", {4096, 8}, 3),
+                              make("small", "U8", {100}, 4)};
+  ASSERT_TRUE(writeBittV2(path, "{}", view(owned)).isOk());
+  std::unique_ptr<BittFile> file;
+  ASSERT_TRUE(BittFile::open(path, file).isOk());
+  for (const Owned &o : owned) {
+    const TensorInfo *t = file->find(o.name);
+    ASSERT_NE(t, nullptr);
+    file->release(*t);
+    EXPECT_EQ(std::memcmp(t->data, o.bytes.data(), o.bytes.size()), 0);
+  }
+}

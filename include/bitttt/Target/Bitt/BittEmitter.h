@@ -34,6 +34,9 @@ struct BittContents {
   /// The functions the header lists (the runtime calls them).
   std::vector<std::string> functions = {"prefill", "decode"};
   std::map<std::string, std::string> artifacts; ///< target → shared object
+  /// Threads that pack weights while the file is written (the bytes are
+  /// the same for any count).
+  unsigned threads = 1;
 
   /// With --train: the training artifacts (target → shared object), their
   /// entry ABI (train_step, train_grad, train_apply) and the header's
@@ -46,6 +49,9 @@ struct BittContents {
 
 /// Packs the checkpoint's BitLinear weights (format::packTernary), gathers
 /// every tensor the entry points read and writes a `.bitt` v2 atomically.
+/// Weights are packed tensor by tensor as the file is written and f32
+/// tensors are written from the checkpoint's mapping, whose pages are
+/// released once used: memory stays far below the checkpoint's size.
 llvm::Error writeBitt(llvm::StringRef path, const BittContents &contents);
 
 } // namespace bitttt

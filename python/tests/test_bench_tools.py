@@ -154,6 +154,15 @@ def test_table_and_png_are_written(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "T=64 kernel / VNNI zmm peak: x86-64-v4 4096x4096 1 thr (cold): 0.50" in r.stdout
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # configs 100x apart in speed (small vs large): the log-scale branch
+    doc["e2e"]["results"][1] = {
+        "config_name": "large", "decode_bytes_per_token": {"total": 600e6},
+        "timings": [_timing("cli", "x86-64-v4", 1, 4.0, 1.5)]}
+    roofline.plot(doc, str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (large,) = [e for e in roofline.fractions(doc)["decode_fraction_of_roofline_1t"]
+                if e["config"] == "large"]
+    assert large["fraction"] == pytest.approx(0.05625)      # 1.5 / (16e9 / 600e6)
 
 
 def test_plot_without_e2e_or_peak(tmp_path):

@@ -21,8 +21,8 @@
  *
  * The VNNI loops end every iteration with an empty asm that takes the
  * accumulators as in/out operands (nothing is hoisted or folded); the AVX2
- * loops are asm (see there). Each kernel runs on 1 thread and on n threads (pinned
- * to distinct CPUs of the affinity mask, started together by a barrier);
+ * loops are asm (see there). Each kernel runs on 1 thread and on n threads
+ * (pinned to distinct CPUs of the affinity mask, started by a barrier);
  * GMAC/s = threads x MAC per thread / wall time (first start to last
  * end), best of --reps. A dependent chain of imul (3 cycles each)
  * estimates the clock, so the JSON also gives MAC per cycle.
@@ -75,10 +75,12 @@ VNNI512 __attribute__((noinline)) static int64_t k_dpbusd_zmm(long iters) {
     c13 = _mm512_dpbusd_epi32(c13, a, b);
     c14 = _mm512_dpbusd_epi32(c14, a, b);
     c15 = _mm512_dpbusd_epi32(c15, a, b);
-    __asm__ volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4),
-                     "+v"(c5), "+v"(c6), "+v"(c7));
-    __asm__ volatile("" : "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11),
-                     "+v"(c12), "+v"(c13), "+v"(c14), "+v"(c15));
+    __asm__ volatile(""
+                     : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4),
+                       "+v"(c5), "+v"(c6), "+v"(c7));
+    __asm__ volatile(""
+                     : "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11), "+v"(c12),
+                       "+v"(c13), "+v"(c14), "+v"(c15));
   }
   __m512i s = _mm512_add_epi32(
       _mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)),
@@ -113,10 +115,12 @@ VNNI256 __attribute__((noinline)) static int64_t k_dpbusd_ymm(long iters) {
     c13 = _mm256_dpbusd_epi32(c13, a, b);
     c14 = _mm256_dpbusd_epi32(c14, a, b);
     c15 = _mm256_dpbusd_epi32(c15, a, b);
-    __asm__ volatile("" : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4),
-                     "+v"(c5), "+v"(c6), "+v"(c7));
-    __asm__ volatile("" : "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11),
-                     "+v"(c12), "+v"(c13), "+v"(c14), "+v"(c15));
+    __asm__ volatile(""
+                     : "+v"(c0), "+v"(c1), "+v"(c2), "+v"(c3), "+v"(c4),
+                       "+v"(c5), "+v"(c6), "+v"(c7));
+    __asm__ volatile(""
+                     : "+v"(c8), "+v"(c9), "+v"(c10), "+v"(c11), "+v"(c12),
+                       "+v"(c13), "+v"(c14), "+v"(c15));
   }
   __m256i s = _mm256_add_epi32(
       _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
@@ -179,12 +183,11 @@ AVX2 __attribute__((noinline)) static int64_t k_avx2_block(long iters) {
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, p0, p1, p2,
           p3;
   for (long i = 0; i < iters; ++i)
-    __asm__ volatile(AVX2_BLOCK("c0") AVX2_BLOCK("c1") AVX2_BLOCK("c2")
-                         AVX2_BLOCK("c3")
-                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
-                       [c3] "+x"(c3), [p0] "=&x"(p0), [p1] "=&x"(p1),
-                       [p2] "=&x"(p2), [p3] "=&x"(p3)
-                     : [a] "x"(a), [b] "x"(b), [one] "x"(one));
+    __asm__ volatile(
+        AVX2_BLOCK("c0") AVX2_BLOCK("c1") AVX2_BLOCK("c2") AVX2_BLOCK("c3")
+        : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2), [c3] "+x"(c3),
+          [p0] "=&x"(p0), [p1] "=&x"(p1), [p2] "=&x"(p2), [p3] "=&x"(p3)
+        : [a] "x"(a), [b] "x"(b), [one] "x"(one));
   __m256i s =
       _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
   return _mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7);
@@ -276,8 +279,8 @@ static double run_threads(kernel_fn fn, long iters, int threads) {
   pthread_barrier_t barrier;
   pthread_barrier_init(&barrier, NULL, (unsigned)threads);
   for (int t = 0; t < threads; ++t) {
-    jobs[t] = (job_t){fn, iters, threads > 1 ? cpus[t % ncpus] : -1, &barrier,
-                      0, 0, 0};
+    jobs[t] = (job_t){
+        fn, iters, threads > 1 ? cpus[t % ncpus] : -1, &barrier, 0, 0, 0};
     if (t > 0)
       pthread_create(&th[t], NULL, job_main, &jobs[t]);
   }

@@ -265,12 +265,13 @@ def table(bench):
                         f"{r['baseline_decode_tokens_per_s']:.1f} "
                         f"(ours x{r['prefill_ours_over_baseline']:.2f} / "
                         f"x{r['decode_ours_over_baseline']:.2f})")
+            mb = r["decode_bytes_per_token"] and r["decode_bytes_per_token"] / 1e6
             lines.append(
                 f"{r['config']:<7} {r['target']:<10} {r['runner']:<6} {r['threads']:>3} "
                 f"{r['prefill_tokens_per_s']:>13.1f} {r['decode_tokens_per_s']:>13.1f} "
                 f"{_f(r['roofline_tokens_per_s'], '{:.1f}'):>9} "
                 f"{_f(r['decode_fraction_of_roofline']):>6} "
-                f"{_f(r['decode_bytes_per_token'] and r['decode_bytes_per_token'] / 1e6, '{:.1f}'):>13}  {base}")
+                f"{_f(mb, '{:.1f}'):>13}  {base}")
     fr = fractions(bench)
     lines.append("")
     lines.append("Done-when fractions (same run):")

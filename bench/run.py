@@ -99,8 +99,11 @@ def main():
     mach = common.machine()
     ncpu = mach["cpus_usable"]
     started = time.time()
-    git = lambda *a: subprocess.run(["git", "-C", common.REPO, *a], capture_output=True,  # noqa: E731
-                                    text=True).stdout
+
+    def git(*a):
+        return subprocess.run(["git", "-C", common.REPO, *a], capture_output=True,
+                              text=True).stdout
+
     bench = {"benchmark": "bitttt bench/run.py", "machine": mach,
              "command": " ".join(["bench/run.py", *sys.argv[1:]]),
              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),

@@ -169,6 +169,21 @@ def harness():
     return lib
 
 
+def build_tool(source, flags=("-O2", "-march=native", "-pthread")):
+    """A stand-alone C program of bench/ (e.g. "peak.c"), compiled once per
+    source hash into .cache/: → the executable's path."""
+    src = os.path.join(BENCH, source)
+    with open(src, "rb") as f:
+        digest = hashlib.sha1(f.read() + " ".join(flags).encode()).hexdigest()[:12]
+    os.makedirs(CACHE, exist_ok=True)
+    exe = os.path.join(CACHE, f"{os.path.splitext(source)[0]}-{digest}")
+    if not os.path.exists(exe):
+        tmp = f"{exe}.tmp{os.getpid()}"
+        subprocess.run([CLANG, *flags, "-o", tmp, src], check=True)
+        os.replace(tmp, exe)
+    return exe
+
+
 def aligned(nbytes, dtype=np.uint8, align=64):
     """A zero-filled, page-touched, `align`-byte aligned 1-D array."""
     itemsize = np.dtype(dtype).itemsize

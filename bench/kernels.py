@@ -16,10 +16,12 @@ BitLinear: on 1 thread (exec NULL) and, when the kernel has parallel loops,
 on the harness's fork-join pthread pool with all usable cores. Baselines in the same
 run: OpenBLAS sgemv/sgemm on the dense f32 [N, K] matrix (1 thread and the
 OpenBLAS default), and a streaming-read DRAM bandwidth (1 thread, all cores).
+With --baseline-build the same kernels compiled by another build are timed
+too, alternating with ours (A, B, A, B: --rounds) so machine drift hits both.
 
 One JSON document on stdout; progress on stderr. Run:
 
-    PYTHONPATH=python .venv/bin/python bench/kernels.py [--quick]
+    PYTHONPATH=python .venv/bin/python bench/kernels.py [--quick] [--baseline-build DIR]
 
 See bench/README.md for what each number means.
 """
@@ -133,6 +135,55 @@ def time_entry(lib, fn_addr, sets, timing, threads):
     return list(times[:n])
 
 
+def time_interleaved(lib, fn, base_fn, sets, timing, threads, rounds):
+    """Ours and the baseline's entry timed alternately (A, B, A, B, ...),
+    `rounds` times each with 1/rounds of the time budget: drift of the
+    machine hits both alike. → (our per-call seconds, the baseline's)."""
+    part = Timing.__new__(Timing)
+    part.min_reps = -(-timing.min_reps // rounds)
+    part.max_reps = max(1, timing.max_reps // rounds)
+    part.min_seconds = timing.min_seconds / rounds
+    part.warmup = timing.warmup
+    ours, base = [], []
+    for _ in range(rounds):
+        ours += time_entry(lib, fn, sets, part, threads)
+        base += time_entry(lib, base_fn, sets, part, threads)
+    return ours, base
+
+
+class KernelFailure(Exception):
+    """A kernel that did not compile or computed a wrong result; `fields`
+    go into its JSON entry."""
+
+    def __init__(self, fields):
+        super().__init__(str(fields))
+        self.fields = fields
+
+
+def load_checked(build, target, T, N, K, lib, bufs, y, expect, ncpu, tag):
+    """Compiles the kernel with `build`'s bitttt-opt, loads it and checks it
+    against `expect` on 1 thread (exec NULL) and on the pool of all cores
+    (which also counts the entry's parallel_for calls). → {"fn", "loops",
+    "compile_seconds", "lib"}; raises KernelFailure."""
+    try:
+        so, csecs = compile_kernel(build, target, T, N, K)
+    except Exception as exc:  # noqa: BLE001
+        log(f"[bench]   {tag}: COMPILE FAILED {exc}")
+        raise KernelFailure({"error": str(exc)[:2000]}) from None
+    klib = ctypes.CDLL(so)
+    fn = ctypes.cast(klib.bitttt_entry_bl, ctypes.c_void_p).value
+    loops = 0
+    for th in ([0] + ([ncpu] if ncpu > 1 else [])):
+        y[...] = np.nan
+        loops = max(loops, lib.run_entry(fn, bufs, th))
+        if not np.array_equal(y, expect):
+            bad = int(np.count_nonzero(y != expect))
+            log(f"[bench]   {tag}: WRONG RESULT with {max(th, 1)} thread(s) "
+                f"({bad} of {y.size} differ) — skipped")
+            raise KernelFailure({"correct": False, "mismatches": bad})
+    return {"fn": fn, "loops": loops, "compile_seconds": csecs, "lib": klib}
+
+
 def time_openblas(lib, mats, x, y, T, N, K, timing):
     ptrs = (ctypes.c_void_p * len(mats))(*[m.ctypes.data for m in mats])
     times = (ctypes.c_double * timing.max_reps)()
@@ -192,6 +243,13 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="shapes 2048x2048,4096x4096 only, fewer reps")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--baseline-build",
+                    help="another build (bin/bitttt-opt) whose kernels are timed in the "
+                         "same run, interleaved with ours (each entry then carries a "
+                         "\"baseline\" entry)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --baseline-build: A, B alternations per measurement "
+                         "(default 3)")
     args = ap.parse_args()
     if args.quick:
         args.shapes, args.min_seconds, args.min_reps = "2048x2048,4096x4096", 0.3, 3
@@ -205,6 +263,11 @@ def main():
     opt = os.path.join(args.build, "bin", "bitttt-opt")
     if not os.access(opt, os.X_OK):
         sys.exit(f"no {opt}: build the project first (see bench/README.md)")
+    if args.baseline_build and not os.access(
+            os.path.join(args.baseline_build, "bin", "bitttt-opt"), os.X_OK):
+        sys.exit(f"--baseline-build {args.baseline_build}: no bin/bitttt-opt there")
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
 
     mach = common.machine()
     l3 = mach["l3_bytes"]
@@ -221,6 +284,7 @@ def main():
            "git_dirty_files": subprocess.run(
                ["git", "-C", common.REPO, "status", "--short", "--untracked-files=no"],
                capture_output=True, text=True).stdout.split("\n")[:-1],
+           "baseline_build": args.baseline_build and os.path.abspath(args.baseline_build),
            "settings": {"shapes": args.shapes, "tokens": tokens, "targets": targets,
                         "min_reps": args.min_reps, "min_seconds": args.min_seconds,
                         "warmup": args.warmup, "cold": not args.no_cold,
@@ -253,36 +317,24 @@ def main():
             io_bytes = x.nbytes + T * N * 4
             for target in targets:
                 tag = f"{target} T={T} {N}x{K}"
-                try:
-                    so, csecs = compile_kernel(args.build, target, T, N, K)
-                except Exception as exc:  # noqa: BLE001
-                    log(f"[bench]   {tag}: COMPILE FAILED {exc}")
-                    doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
-                                           "T": T, "N": N, "K": K, "error": str(exc)[:2000]})
-                    continue
-                klib = ctypes.CDLL(so)
-                fn = ctypes.cast(klib.bitttt_entry_bl, ctypes.c_void_p).value
                 y = common.aligned((T * N) * 4, np.float32).reshape(T, N)
                 bufs = (ctypes.c_void_p * 4)(x.ctypes.data, packed.ctypes.data,
                                              gamma.ctypes.data, y.ctypes.data)
-                # Check on 1 thread (exec NULL) and on the pool of all cores;
-                # the pool also counts the entry's parallel_for calls.
-                bad, loops = 0, 0
-                for th in ([0] + ([ncpu] if ncpu > 1 else [])):
-                    y[...] = np.nan
-                    got = lib.run_entry(fn, bufs, th)
-                    loops = max(loops, got)
-                    if not np.array_equal(y, expect):
-                        bad = int(np.count_nonzero(y != expect))
-                        log(f"[bench]   {tag}: WRONG RESULT with {max(th, 1)} thread(s) "
-                            f"({bad} of {y.size} differ) — skipped")
-                        break
-                if bad:
+                try:
+                    ours = load_checked(args.build, target, T, N, K, lib, bufs, y,
+                                        expect, ncpu, tag)
+                except KernelFailure as f:
                     doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
-                                           "T": T, "N": N, "K": K, "correct": False,
-                                           "mismatches": bad})
+                                           "T": T, "N": N, "K": K, **f.fields})
                     continue
-                thread_counts = [1] + ([ncpu] if loops > 0 and ncpu > 1 else [])
+                base, base_failure = None, None
+                if args.baseline_build:
+                    try:
+                        base = load_checked(args.baseline_build, target, T, N, K, lib,
+                                            bufs, y, expect, ncpu, f"baseline {tag}")
+                    except KernelFailure as f:
+                        base_failure = f.fields
+                thread_counts = [1] + ([ncpu] if ours["loops"] > 0 and ncpu > 1 else [])
                 for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
                     copies = copies_for(wbytes, l3, cache == "cold")
                     if cache == "cold" and copies == 1:
@@ -294,22 +346,37 @@ def main():
                     sets = [[x.ctypes.data, p.ctypes.data, gamma.ctypes.data,
                              y.ctypes.data] for p in packs]
                     for th in thread_counts:
-                        times = time_entry(lib, fn, sets, timing, th)
+                        if base:
+                            times, btimes = time_interleaved(
+                                lib, ours["fn"], base["fn"], sets, timing, th, args.rounds)
+                        else:
+                            times = time_entry(lib, ours["fn"], sets, timing, th)
                         e = entry("bitttt_bitlinear", T, N, K, times, wbytes, io_bytes,
                                   dram, target=target, threads=th,
                                   threads_from="bench pool (bitttt_exec)",
-                                  parallel_loops_per_call=loops, cache=cache,
+                                  parallel_loops_per_call=ours["loops"], cache=cache,
                                   weight_copies_cycled=copies, correct=True,
-                                  compile_seconds=round(csecs, 2),
+                                  compile_seconds=round(ours["compile_seconds"], 2),
                                   cache_note=("one weight buffer > L3" if cache == "hot"
                                               and wbytes > l3 else
                                               "weights fit in L3" if cache == "hot"
                                               else f"cycled over {copies} copies"))
+                        if base:
+                            e["interleaved_rounds"] = args.rounds
+                            e["baseline"] = entry(
+                                "bitttt_bitlinear", T, N, K, btimes, wbytes, io_bytes, dram,
+                                build=os.path.abspath(args.baseline_build),
+                                parallel_loops_per_call=base["loops"], correct=True)
+                        elif base_failure:
+                            e["baseline"] = dict(base_failure,
+                                                 build=os.path.abspath(args.baseline_build))
                         doc["results"].append(e)
                         log(f"[bench]   {tag} {cache} th={th}: best {e['ms_best']:.3f} ms, "
                             f"median {e['ms_median']:.3f} ms, "
                             f"{e['weight_GBps_best']:.1f} GB/s, "
-                            f"{e['GMACps_best']:.1f} GMAC/s")
+                            f"{e['GMACps_best']:.1f} GMAC/s"
+                            + (f"; baseline best {e['baseline']['ms_best']:.3f} ms"
+                               if base else ""))
                     del packs, sets
             if not args.no_openblas:
                 for cache in (["hot"] + ([] if args.no_cold else ["cold"])):

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Markdown tables from the JSON of bench/kernels.py or bench/e2e.py.
+"""Markdown tables from the JSON of bench/kernels.py or bench/e2e.py (or
+bench/run.py, which holds both: its fractions are bench/roofline.py's).
 
     python3 bench/summarize.py bench/results/kernels.json [more.json ...]
 """
@@ -75,6 +76,12 @@ def main():
               f"L3 {m['l3_bytes'] >> 20} MiB; loadavg start {m['loadavg_at_start'].split()[0]}, "
               f"end {m['loadavg_at_end'].split()[0]}; git {doc['git_head'][:7]}")
         print()
+        if doc["benchmark"] == "bitttt bench/run.py":
+            for key, fn in (("kernels", kernels), ("e2e", e2e)):
+                if doc.get(key):
+                    fn(doc[key])
+                    print()
+            continue
         (kernels if "kernels" in doc["benchmark"] else e2e)(doc)
         print()
 

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libgtest-dev libopenblas-dev
   libpcre2-dev libcli11-dev libxxhash-dev pkg-config gnuplot-nox
   python3-venv python3-setuptools python3-torch python3-numpy fortunes
+  python3-matplotlib
 )
 
 missing=()

@@ -54,35 +54,55 @@ SmallVector<Value> denseStep(ImplicitLocOpBuilder &b, int64_t lanes, Value x,
   return out;
 }
 
+/// One step of a row kernel: kUnroll chunks from column `col`, each into
+/// its own accumulator.
+using RowStep = function_ref<SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value col, ValueRange accs, bool inBounds)>;
+
+/// The row loop both heads share: whole steps of `chunk` columns in bounds,
+/// the ragged end read with masks, the accumulators added, one horizontal
+/// sum.
+Value sumRow(ImplicitLocOpBuilder &lb, int64_t cols, int64_t chunk,
+             ValueRange zeros, RowStep step) {
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(lb, v); };
+  int64_t full = cols / chunk;
+  auto loop = scf::ForOp::create(
+      lb, index(0), index(full), index(1), zeros,
+      [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
+        ImplicitLocOpBuilder kb(loc, ob);
+        Value col = arith::MulIOp::create(
+            kb, i, arith::ConstantIndexOp::create(kb, chunk));
+        scf::YieldOp::create(kb, step(kb, col, accs, true));
+      });
+  SmallVector<Value> accs(loop.getResults());
+  if (cols % chunk)
+    accs = step(lb, index(full * chunk), accs, false);
+  Value sum = accs[0];
+  bool isFloat = isa<FloatType>(getElementTypeOrSelf(sum.getType()));
+  for (Value a : ArrayRef<Value>(accs).drop_front())
+    sum = isFloat ? Value(arith::AddFOp::create(lb, sum, a))
+                  : Value(arith::AddIOp::create(lb, sum, a));
+  return vector::ReductionOp::create(lb, vector::CombiningKind::ADD, sum);
+}
+
 Value buildLMHead(ImplicitLocOpBuilder &b, LMHeadOp op, int64_t lanes) {
   TensorBuilder tb(b);
   Value x = op.getInput(), w = op.getWeight();
   int64_t rows = op.getWeight().getType().getDimSize(0);
   int64_t cols = op.getWeight().getType().getDimSize(1);
-  int64_t chunk = lanes * kUnroll, full = cols / chunk;
+  int64_t chunk = lanes * kUnroll;
   auto accType = VectorType::get({lanes}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
   SmallVector<Value> zeros(kUnroll, zero);
   return buildRowParallel(
       tb, rows, x, [&](ImplicitLocOpBuilder &lb, Value r, Value t) {
-        auto loop = scf::ForOp::create(
-            lb, tb.index(0), tb.index(full), tb.index(1), zeros,
-            [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
-              ImplicitLocOpBuilder kb(loc, ob);
-              Value col = arith::MulIOp::create(
-                  kb, i, arith::ConstantIndexOp::create(kb, chunk));
-              scf::YieldOp::create(
-                  kb, denseStep(kb, lanes, x, w, r, t, col, accs, true));
-            });
-        SmallVector<Value> accs(loop.getResults());
-        if (cols % chunk)
-          accs = denseStep(lb, lanes, x, w, r, t, tb.index(full * chunk), accs,
-                           false);
-        Value sum = accs[0];
-        for (Value a : ArrayRef<Value>(accs).drop_front())
-          sum = arith::AddFOp::create(lb, sum, a);
-        return vector::ReductionOp::create(lb, vector::CombiningKind::ADD, sum);
+        return sumRow(lb, cols, chunk, zeros,
+                      [&](ImplicitLocOpBuilder &kb, Value col, ValueRange accs,
+                          bool inBounds) {
+                        return denseStep(kb, lanes, x, w, r, t, col, accs,
+                                         inBounds);
+                      });
       });
 }
 
@@ -128,31 +148,19 @@ Value buildLMHeadQ(ImplicitLocOpBuilder &b, LMHeadQOp op, bool vnni) {
         b, DenseElementsAttr::get(type, b.getI8IntegerAttr(-128)));
     x = arith::XOrIOp::create(b, x, bias);
   }
-  int64_t chunk = kI8Chunk * kUnroll, full = cols / chunk;
+  int64_t chunk = kI8Chunk * kUnroll;
   auto accType = VectorType::get({8}, b.getI32Type());
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(accType, b.getI32IntegerAttr(0)));
   SmallVector<Value> zeros(kUnroll, zero);
   return buildRowParallel(
       tb, rows, x, [&](ImplicitLocOpBuilder &lb, Value r, Value t) {
-        auto loop = scf::ForOp::create(
-            lb, tb.index(0), tb.index(full), tb.index(1), zeros,
-            [&](OpBuilder &ob, Location loc, Value i, ValueRange accs) {
-              ImplicitLocOpBuilder kb(loc, ob);
-              Value col = arith::MulIOp::create(
-                  kb, i, arith::ConstantIndexOp::create(kb, chunk));
-              scf::YieldOp::create(
-                  kb, int8Step(kb, vnni, x, w, r, t, col, accs, true));
-            });
-        SmallVector<Value> accs(loop.getResults());
-        if (cols % chunk)
-          accs = int8Step(lb, vnni, x, w, r, t, tb.index(full * chunk), accs,
-                          false);
-        Value sum = accs[0];
-        for (Value a : ArrayRef<Value>(accs).drop_front())
-          sum = arith::AddIOp::create(lb, sum, a);
         Value dot =
-            vector::ReductionOp::create(lb, vector::CombiningKind::ADD, sum);
+            sumRow(lb, cols, chunk, zeros,
+                   [&](ImplicitLocOpBuilder &kb, Value col, ValueRange accs,
+                       bool inBounds) {
+                     return int8Step(kb, vnni, x, w, r, t, col, accs, inBounds);
+                   });
         if (vnni) {
           Value rowSum =
               tensor::ExtractOp::create(lb, op.getRowSum(), ValueRange{r});

@@ -1,5 +1,6 @@
 //===- Builders.cpp - small helpers to build linalg on tensors ------------===//
 #include "bitttt/Transforms/Builders.h"
+#include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -167,4 +168,20 @@ std::pair<Value, Value> mlir::bitttt::buildRowMaxSumExp(TensorBuilder &tb,
         return arith::AddFOp::create(nb, a[2], e);
       });
   return {max, sum};
+}
+
+bool mlir::bitttt::isPackedTernary(Value v) {
+  return isa<PackedTernaryType>(v.getType());
+}
+
+RankedTensorType mlir::bitttt::packedBytesType(Type packedTernary) {
+  auto type = cast<PackedTernaryType>(packedTernary);
+  return RankedTensorType::get({type.getRows(), type.getRowBytes()},
+                               IntegerType::get(type.getContext(), 8));
+}
+
+Value mlir::bitttt::castToPackedBytes(ImplicitLocOpBuilder &b, Value packed) {
+  return UnrealizedConversionCastOp::create(
+             b, packedBytesType(packed.getType()), packed)
+      .getResult(0);
 }

@@ -79,11 +79,6 @@ Value buildF32Kernel(TensorBuilder &tb, BitLinearOp op, Value bytes,
                 });
 }
 
-RankedTensorType bytesType(PackedTernaryType type) {
-  return RankedTensorType::get({type.getRows(), type.getRowBytes()},
-                               IntegerType::get(type.getContext(), 8));
-}
-
 struct LowerPackedBitLinearPass
     : mlir::bitttt::impl::BitTTTLowerPackedBitLinearBase<
           LowerPackedBitLinearPass> {
@@ -97,7 +92,7 @@ struct LowerPackedBitLinearPass
     SmallVector<Operation *> toLower;
     WalkResult walk = func.walk([&](Operation *op) {
       for (Value v : op->getOperands()) {
-        if (!isPacked(v))
+        if (!isPackedTernary(v))
           continue;
         if (!isa<BlockArgument>(v) ||
             cast<BlockArgument>(v).getOwner()->getParentOp() != func) {
@@ -111,7 +106,7 @@ struct LowerPackedBitLinearPass
         }
       }
       if (isa<BitLinearOp, UnpackTernaryOp>(op) &&
-          llvm::any_of(op->getOperands(), isPacked))
+          llvm::any_of(op->getOperands(), isPackedTernary))
         toLower.push_back(op);
       return WalkResult::advance();
     });
@@ -121,11 +116,7 @@ struct LowerPackedBitLinearPass
     for (Operation *op : toLower) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
       TensorBuilder tb(b);
-      auto bytesOf = [&](Value packed) -> Value {
-        auto type = cast<PackedTernaryType>(packed.getType());
-        return UnrealizedConversionCastOp::create(b, bytesType(type), packed)
-            .getResult(0);
-      };
+      auto bytesOf = [&](Value packed) { return castToPackedBytes(b, packed); };
       Value result;
       if (auto unpack = dyn_cast<UnpackTernaryOp>(op)) {
         result = unpackCodes(tb, bytesOf(unpack.getPacked()),
@@ -153,8 +144,6 @@ struct LowerPackedBitLinearPass
     // The packed arguments keep their type: bitttt-lower-ternary-matmul
     // lowers the int8 kernels for its target, then retypes them.
   }
-
-  static bool isPacked(Value v) { return isa<PackedTernaryType>(v.getType()); }
 };
 
 } // namespace

@@ -81,6 +81,15 @@ Value buildSigmoid(ImplicitLocOpBuilder &b, Value x);
 /// silu(g)·u = g·sigmoid(g)·u on f32 scalars (SwiGLU's gate).
 Value buildSiluMul(ImplicitLocOpBuilder &b, Value g, Value u);
 
+/// True for a `!bitttt.packed_ternary` value.
+bool isPackedTernary(Value v);
+/// The bytes of a packed ternary weight as kernels read them (layout
+/// i2_b128): `tensor<rows x row_bytes x i8>`.
+RankedTensorType packedBytesType(Type packedTernary);
+/// A cast of a packed argument to its bytes; bitttt-lower-ternary-matmul
+/// folds these casts when it retypes the arguments.
+Value castToPackedBytes(ImplicitLocOpBuilder &b, Value packed);
+
 } // namespace mlir::bitttt
 
 #endif // BITTTT_TRANSFORMS_BUILDERS_H

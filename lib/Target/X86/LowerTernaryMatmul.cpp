@@ -327,13 +327,6 @@ Value siluMul(ImplicitLocOpBuilder &b, ArrayRef<Value> ys) {
   return buildSiluMul(b, ys[0], ys[1]);
 }
 
-RankedTensorType bytesType(PackedTernaryType type) {
-  return RankedTensorType::get({type.getRows(), type.getRowBytes()},
-                               IntegerType::get(type.getContext(), 8));
-}
-
-bool isPacked(Value v) { return isa<PackedTernaryType>(v.getType()); }
-
 struct LowerTernaryMatmulPass
     : mlir::bitttt::impl::BitTTTLowerTernaryMatmulBase<LowerTernaryMatmulPass> {
   using BitTTTLowerTernaryMatmulBase::BitTTTLowerTernaryMatmulBase;
@@ -352,16 +345,12 @@ struct LowerTernaryMatmulPass
     SmallVector<Operation *> toLower;
     func.walk([&](Operation *op) {
       if (isa<BitLinearQOp, GateUpQOp>(op) &&
-          llvm::any_of(op->getOperands(), isPacked))
+          llvm::any_of(op->getOperands(), isPackedTernary))
         toLower.push_back(op);
     });
     for (Operation *op : toLower) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      auto bytesOf = [&](Value packed) -> Value {
-        auto type = cast<PackedTernaryType>(packed.getType());
-        return UnrealizedConversionCastOp::create(b, bytesType(type), packed)
-            .getResult(0);
-      };
+      auto bytesOf = [&](Value packed) { return castToPackedBytes(b, packed); };
       Value result;
       if (auto q = dyn_cast<BitLinearQOp>(op)) {
         result =
@@ -393,7 +382,7 @@ struct LowerTernaryMatmulPass
                             "bitttt-lower-ternary-matmul cannot lower");
           return signalPassFailure();
         }
-      arg.setType(bytesType(type));
+      arg.setType(packedBytesType(type));
       inputs[arg.getArgNumber()] = arg.getType();
       for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
         user->getResult(0).replaceAllUsesWith(arg);

@@ -69,6 +69,11 @@ private:
                SmallVectorImpl<Value> &out) const;
   /// Types of one layer's state slots, in stateSlots() order.
   SmallVector<Type> stateTypes();
+  /// The private function of one layer of @prefill or @decode.
+  Expected<func::FuncOp> buildLayerFunction(ModuleOp module,
+                                            const std::string &name,
+                                            ArrayRef<WeightSpec> specs,
+                                            int64_t tokens);
   /// h = x + ttt(rms_norm1(x)); out = h + swiglu(rms_norm2(h)).
   Expected<Value> buildBlock(int64_t layer, Value x, ValueRange state,
                              SmallVectorImpl<Value> &newState);
@@ -347,18 +352,73 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
                                      outer[0], ids);
   SmallVector<Value> returned;
   returned.push_back(nullptr); // logits, set below
+  Expected<func::FuncOp> block =
+      buildLayerFunction(module, (name + "_layer").str(), specs, tokens);
+  if (!block)
+    return block.takeError();
+  std::string prefix = layerName(0, "");
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-    ValueRange layerState = state.slice(layer * slots.size(), slots.size());
-    Expected<Value> out = buildBlock(layer, x, layerState, returned);
-    if (!out)
-      return out.takeError();
-    x = *out;
+    SmallVector<Value> args = {x};
+    for (const WeightSpec &spec : specs)
+      if (StringRef(spec.name).starts_with(prefix))
+        args.push_back(weights.lookup(
+            layerName(layer, StringRef(spec.name).drop_front(prefix.size()))));
+    llvm::append_range(args, state.slice(layer * slots.size(), slots.size()));
+    auto call = func::CallOp::create(
+        builder, nameLoc(layerName(layer, "block")), *block, args);
+    x = call.getResult(0);
+    llvm::append_range(returned, call.getResults().drop_front());
   }
   Value normed = rmsNorm(x, outer[1], "norm_f");
   Expected<Value> logits = buildLMHead(normed, tokens);
   if (!logits)
     return logits.takeError();
   returned[0] = *logits;
+  func::ReturnOp::create(builder, nameLoc(name), returned);
+  return func;
+}
+
+Expected<func::FuncOp>
+FunctionBuilder::buildLayerFunction(ModuleOp module, const std::string &name,
+                                    ArrayRef<WeightSpec> specs,
+                                    int64_t tokens) {
+  // Every layer has the same shapes: one private @<name>(x, that layer's
+  // weights..., its state...) -> (out, new state...) called once per layer,
+  // so its code exists once and compile time does not grow with the depth
+  // (docs/frontend.md). Its body is built with layer 0's names.
+  std::string prefix = layerName(0, "");
+  SmallVector<Type> inputs = {tensor({tokens, config.hiddenDim})};
+  llvm::StringMap<Value> outerWeights = std::move(weights);
+  weights.clear();
+  SmallVector<std::string> layerWeights;
+  for (const WeightSpec &spec : specs)
+    if (StringRef(spec.name).starts_with(prefix)) {
+      layerWeights.push_back(spec.name);
+      inputs.push_back(tensor(spec.shape));
+    }
+  SmallVector<Type> layerState = stateTypes();
+  llvm::append_range(inputs, layerState);
+  SmallVector<Type> results = {inputs[0]};
+  llvm::append_range(results, layerState);
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder, nameLoc(name), name,
+                                   builder.getFunctionType(inputs, results));
+  func.setPrivate();
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  for (auto [i, weight] : llvm::enumerate(layerWeights)) {
+    body->getArgument(1 + i).setLoc(nameLoc(weight));
+    weights[weight] = body->getArgument(1 + i);
+  }
+  ValueRange state = body->getArguments().drop_front(1 + layerWeights.size());
+  SmallVector<Value> returned = {nullptr};
+  Expected<Value> out = buildBlock(0, body->getArgument(0), state, returned);
+  weights = std::move(outerWeights);
+  if (!out)
+    return out.takeError();
+  returned[0] = *out;
   func::ReturnOp::create(builder, nameLoc(name), returned);
   return func;
 }

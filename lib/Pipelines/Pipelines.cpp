@@ -39,7 +39,7 @@ void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
   // else. The int8 BitLinears on packed weights stay for the target half
   // (bitttt-lower-ternary-matmul: its tiles depend on the target).
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({/*layersOnly=*/true}));
-  pm.addNestedPass<func::FuncOp>(createBitTTTPackWeights());
+  pm.addPass(createBitTTTPackWeights());
   pm.addNestedPass<func::FuncOp>(createBitTTTExposeActQuant());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createBitTTTFuseGateUp());

@@ -100,7 +100,8 @@ struct LowerPackedBitLinearPass
                         "when lowering to kernels");
           return WalkResult::interrupt();
         }
-        if (!isa<BitLinearOp, BitLinearQOp, GateUpQOp, UnpackTernaryOp>(op)) {
+        if (!isa<BitLinearOp, BitLinearQOp, GateUpQOp, UnpackTernaryOp,
+                 func::CallOp>(op)) {
           op->emitError("cannot lower this use of a packed_ternary value");
           return WalkResult::interrupt();
         }

@@ -29,13 +29,16 @@ def BitTTTDecompose : Pass<"bitttt-decompose", "mlir::func::FuncOp"> {
   ];
 }
 
-def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::func::FuncOp"> {
+def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::ModuleOp"> {
   let summary = "Turn latent BitLinear weight arguments into packed ones";
   let description = [{
     Every argument `{bitttt.tensor = "W"}` used only as BitLinear weights
     becomes `!bitttt.packed_ternary {bitttt.tensor = "W.codes"}` plus
     `tensor<f32> {bitttt.tensor = "W.scale"}` (γ), and those BitLinears take
-    the packed form. Run after `bitttt-decompose` has exposed the BitLinears
+    the packed form. A use as the operand of a call to a private function
+    whose parameter is, in turn, used only as BitLinear weights (the
+    per-layer functions) counts as a BitLinear use: that parameter becomes
+    the same pair, and every call passes both parts. Run after `bitttt-decompose` has exposed the BitLinears
     inside SwiGLU; the weights themselves are packed by the compiler into
     the `.bitt` file (docs/packing.md), never into code.
   }];

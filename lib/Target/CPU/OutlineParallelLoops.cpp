@@ -14,7 +14,9 @@
 // outlined code is optimized as if it were inline. Constants are cloned into
 // the body. The function gets a trailing `!llvm.ptr {bitttt.exec}` argument
 // (the `const bitttt_exec *`); a NULL exec or parallel_for runs the body on
-// the caller, over the whole range.
+// the caller, over the whole range. A private function called from an entry
+// (a per-layer function) gets the same trailing argument, and its calls pass
+// the caller's exec on.
 //
 //===----------------------------------------------------------------------===//
 #include "bitttt/Target/CPU/ArtifactAbi.h"
@@ -27,6 +29,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <cstddef>
 
@@ -98,10 +101,10 @@ public:
         i64(IntegerType::get(module.getContext(), 64)) {}
 
   LogicalResult outline(scf::ParallelOp loop, unsigned index);
-
-private:
   /// The function's exec argument, added on first use.
   Value exec();
+
+private:
   Value descriptorOf(ImplicitLocOpBuilder &b, Value memref);
   /// The values of `c` read back from the closure, as the original type.
   Value unpack(ImplicitLocOpBuilder &b, const Capture &c, Value closure,
@@ -327,25 +330,89 @@ LogicalResult Outliner::outline(scf::ParallelOp loop, unsigned index) {
 struct OutlineParallelLoopsPass
     : mlir::bitttt::impl::BitTTTOutlineParallelLoopsBase<
           OutlineParallelLoopsPass> {
+  static SmallVector<scf::ParallelOp> loopsOf(func::FuncOp func) {
+    SmallVector<scf::ParallelOp> loops;
+    func.walk([&](scf::ParallelOp loop) {
+      if (loop.getNumLoops() == 1 && loop.getInitVals().empty() &&
+          !loop->getParentOfType<scf::ParallelOp>())
+        loops.push_back(loop);
+    });
+    return loops;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    // Entry functions (public, no callers) and the private functions they
+    // call (the per-layer functions) receive an exec: a private one gets
+    // it as a trailing argument its callers pass on. Loops elsewhere (and
+    // nested ones, and loops with reductions) stay for scf-to-cf,
+    // sequential.
+    auto isEntry = [&](func::FuncOp f) {
+      return !f.isExternal() && f.isPublic() &&
+             SymbolTable::symbolKnownUseEmpty(f, module);
+    };
+    auto calleeOf = [&](func::CallOp call) {
+      return SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+    };
+    // Private functions that get an exec: those called from an entry or
+    // from one that gets it, and only from such functions (their calls
+    // pass it on).
+    llvm::DenseSet<Operation *> needsExec;
+    auto hasExec = [&](Operation *f) {
+      auto func = cast<func::FuncOp>(f);
+      return isEntry(func) || needsExec.contains(f);
+    };
+    SmallVector<func::FuncOp> work;
+    for (func::FuncOp f : funcs)
+      if (isEntry(f))
+        work.push_back(f);
+    while (!work.empty()) {
+      func::FuncOp f = work.pop_back_val();
+      f.walk([&](func::CallOp call) {
+        func::FuncOp callee = calleeOf(call);
+        if (callee && !callee.isExternal() && callee.isPrivate() &&
+            needsExec.insert(callee).second)
+          work.push_back(callee);
+      });
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (func::FuncOp f : funcs) {
+        if (!needsExec.contains(f))
+          continue;
+        std::optional<SymbolTable::UseRange> uses =
+            SymbolTable::getSymbolUses(f, module);
+        bool onlyFromExec =
+            uses && llvm::all_of(*uses, [&](const SymbolTable::SymbolUse &u) {
+              auto caller = u.getUser()->getParentOfType<func::FuncOp>();
+              return isa<func::CallOp>(u.getUser()) && caller &&
+                     hasExec(caller);
+            });
+        if (!onlyFromExec) {
+          needsExec.erase(f);
+          changed = true;
+        }
+      }
+    }
     for (func::FuncOp func : funcs) {
-      // Only entry functions receive an exec; loops elsewhere (and nested
-      // ones, and loops with reductions) stay for scf-to-cf, sequential.
-      if (func.isExternal() || !func.isPublic() ||
-          !SymbolTable::symbolKnownUseEmpty(func, module))
+      if (!isEntry(func) && !needsExec.contains(func))
         continue;
-      SmallVector<scf::ParallelOp> loops;
-      func.walk([&](scf::ParallelOp loop) {
-        if (loop.getNumLoops() == 1 && loop.getInitVals().empty() &&
-            !loop->getParentOfType<scf::ParallelOp>())
-          loops.push_back(loop);
+      SmallVector<func::CallOp> calls;
+      func.walk([&](func::CallOp call) {
+        if (func::FuncOp callee = calleeOf(call);
+            callee && needsExec.contains(callee))
+          calls.push_back(call);
       });
       Outliner outliner(module, func);
-      for (auto [i, loop] : llvm::enumerate(loops))
+      for (auto [i, loop] : llvm::enumerate(loopsOf(func)))
         if (failed(outliner.outline(loop, unsigned(i))))
           return signalPassFailure();
+      if (needsExec.contains(func))
+        (void)outliner.exec(); // its callers pass one, loops or not
+      for (func::CallOp call : calls)
+        call->insertOperands(call->getNumOperands(), outliner.exec());
     }
   }
 };

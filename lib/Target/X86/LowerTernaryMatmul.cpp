@@ -376,18 +376,21 @@ struct LowerTernaryMatmulPass
       auto type = dyn_cast<PackedTernaryType>(arg.getType());
       if (!type)
         continue;
+      // A call passes it on to a per-layer function, which this pass
+      // retypes the same way.
       for (Operation *user : arg.getUsers())
-        if (!isa<UnrealizedConversionCastOp>(user)) {
+        if (!isa<UnrealizedConversionCastOp, func::CallOp>(user)) {
           user->emitOpError("uses a packed_ternary argument in a way "
                             "bitttt-lower-ternary-matmul cannot lower");
           return signalPassFailure();
         }
       arg.setType(packedBytesType(type));
       inputs[arg.getArgNumber()] = arg.getType();
-      for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
-        user->getResult(0).replaceAllUsesWith(arg);
-        user->erase();
-      }
+      for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))
+        if (isa<UnrealizedConversionCastOp>(user)) {
+          user->getResult(0).replaceAllUsesWith(arg);
+          user->erase();
+        }
     }
     func.setType(
         FunctionType::get(&getContext(), inputs, func.getResultTypes()));

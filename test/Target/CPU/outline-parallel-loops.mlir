@@ -65,6 +65,32 @@ func.func private @helper(%out: memref<8xf32>, %x: f32) {
   return
 }
 
+// A private function an entry calls (a per-layer function) gets an exec as
+// its trailing argument, its loops run on the runtime's threads, and the call
+// passes the entry's exec on.
+// CHECK-LABEL: func.func @calls_layer(
+// CHECK-SAME: %[[EXEC:[a-z0-9]+]]: !llvm.ptr {bitttt.exec})
+// CHECK: call @layer(%arg0, %arg1, %[[EXEC]])
+func.func @calls_layer(%out: memref<8xf32>, %x: f32) {
+  call @layer(%out, %x) : (memref<8xf32>, f32) -> ()
+  return
+}
+// CHECK-LABEL: func.func private @layer(
+// CHECK-SAME: !llvm.ptr {bitttt.exec})
+// CHECK-NOT: scf.parallel
+// CHECK: llvm.call
+// CHECK: return
+func.func private @layer(%out: memref<8xf32>, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%r) = (%c0) to (%c8) step (%c1) {
+    memref.store %x, %out[%r] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}
+
 // CHECK-LABEL: func.func @nested(
 // CHECK: call @nested_loop0
 // CHECK-LABEL: func.func private @nested_loop0(

@@ -42,7 +42,8 @@ def BitTTTOutlineParallelLoops
   let summary = "Run parallel loops on the runtime's parallel_for";
   let description = [{
     Each outermost 1-D `scf.parallel` (no reductions) of a public function
-    without callers is outlined into a private function over an iteration
+    without callers, or of a private function called from one (the
+    per-layer functions, whose calls pass the caller's exec on), is outlined into a private function over an iteration
     range, its uses from the function packed into a closure on the stack,
     and replaced by a call to `exec->parallel_for(ctx, n, body, closure)`,
     where `exec` is a new trailing `!llvm.ptr {bitttt.exec}` argument (the

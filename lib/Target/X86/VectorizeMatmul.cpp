@@ -487,10 +487,10 @@ int64_t vecMatColumns(linalg::GenericOp op, int64_t lanes) {
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
       return 0;
   }
-  AffineMap hj = AffineMap::get(
-      3, 0, {getAffineDimExpr(0, op.getContext()),
-             getAffineDimExpr(2, op.getContext())},
-      op.getContext());
+  AffineMap hj = AffineMap::get(3, 0,
+                                {getAffineDimExpr(0, op.getContext()),
+                                 getAffineDimExpr(2, op.getContext())},
+                                op.getContext());
   for (OpOperand &init : op.getDpsInitsMutable())
     if (op.getMatchingIndexingMap(&init) != hj)
       return 0;

@@ -12,7 +12,9 @@
 // else blocks of rows while B fits in L2 beside them, else blocks of
 // columns (a task then keeps its part of B for all rows). K above 256 runs
 // in blocks. A linalg.fill init becomes the accumulators' initial value
-// instead of a pass over C.
+// instead of a pass over C. Per-head vector-matrix products (TTT's k·W and
+// q·W in one generic) get register tiles of 4 vectors of columns over
+// (h, j, a), their outputs carried in registers over a.
 //
 //===----------------------------------------------------------------------===//
 #include "PassTarget.h"
@@ -504,30 +506,19 @@ int64_t vecMatColumns(linalg::GenericOp op, int64_t lanes) {
 }
 
 /// `op` (see vecMatColumns) as tiles [1, 1, cols] over (h, j, a), each
-/// vectorized; the a loop then carries every output's tile in registers
-/// (hoistLoopInvariantSubsets), one multiply and add per vector of m.
-/// The sums are formed in the same order as the loop lowering's.
-LogicalResult tileVecMat(IRRewriter &rewriter, linalg::GenericOp op,
-                         int64_t cols) {
+/// vectorized, the a loop marked: hoisting then carries every output's tile
+/// in registers over it, one multiply and add per vector of m. The sums
+/// are formed in the same order as the loop lowering's.
+void tileVecMat(IRRewriter &rewriter, linalg::GenericOp op, int64_t cols) {
   scf::SCFTilingOptions options;
   options.setTileSizes({rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
                         rewriter.getIndexAttr(cols)});
   options.setInterchange({0, 2, 1});
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
-  if (failed(tiled))
-    return failure();
-  rewriter.replaceOp(op, tiled->replacements);
-  Operation *tile = tiled->tiledOps.back();
-  rewriter.setInsertionPoint(tile);
-  FailureOr<linalg::VectorizationResult> vectorized =
-      linalg::vectorize(rewriter, tile);
-  if (failed(vectorized))
-    return failure();
-  rewriter.replaceOp(tile, vectorized->replacements);
-  tiled->loops.back()->setAttr(kVecMatLoop, rewriter.getUnitAttr());
-  return success();
+  FailureOr<SmallVector<LoopLikeOpInterface>> loops =
+      mlir::bitttt::tileAndVectorize(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (succeeded(loops))
+    loops->back()->setAttr(kVecMatLoop, rewriter.getUnitAttr());
 }
 
 struct VectorizeMatmulPass
@@ -551,14 +542,8 @@ struct VectorizeMatmulPass
     if (candidates.empty() && vecMats.empty())
       return;
     IRRewriter rewriter(&getContext());
-    for (auto [op, cols] : vecMats) {
-      Location loc = op.getLoc();
-      if (failed(tileVecMat(rewriter, op, cols))) {
-        emitError(loc) << "bitttt-vectorize-matmul: could not tile and "
-                          "vectorize this vector-matrix product";
-        return signalPassFailure();
-      }
-    }
+    for (auto [op, cols] : vecMats)
+      tileVecMat(rewriter, op, cols);
     GemmTiler tiler(rewriter, registerTile(cpu->f32Lanes));
     for (linalg::LinalgOp op : candidates) {
       Location loc = op.getLoc();

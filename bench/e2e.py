@@ -55,6 +55,12 @@ CONFIGS = {
               "act_bits": 8,
               "ttt": {"variant": "linear", "num_heads": 4, "mini_batch": 16,
                       "base_lr": 1.0}},
+    # ~1e8 ternary weights, 8 TTT layers of 8 heads (W: 4 MB of state).
+    "mid": {"arch": "bitttt", "vocab_size": 32000, "hidden_dim": 1024,
+            "num_layers": 8, "intermediate_dim": 2752, "rms_eps": 1e-5,
+            "act_bits": 8,
+            "ttt": {"variant": "linear", "num_heads": 8, "mini_batch": 16,
+                    "base_lr": 1.0}},
     # 20 x (4·2048² + 3·2048·5504) = 1.01e9 ternary weights.
     "large": {"arch": "bitttt", "vocab_size": 32000, "hidden_dim": 2048,
               "num_layers": 20, "intermediate_dim": 5504, "rms_eps": 1e-5,
@@ -522,7 +528,7 @@ def main():
                     help="bitttt-compile --lm-head of our build (default f32; the "
                          "baseline build is compiled with its default)")
     ap.add_argument("--runner", choices=["auto", "cli", "python", "both"], default="auto")
-    ap.add_argument("--configs", default="small,large", help="small,large")
+    ap.add_argument("--configs", default="small,large", help="small,mid,large")
     ap.add_argument("--skip-large", action="store_true", help="only the small config")
     ap.add_argument("--keep", action="store_true",
                     help="keep the model dirs and .bitt files in --workdir")

@@ -3,6 +3,7 @@
 #include "bitttt/Dialect/BitTTTOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -32,6 +33,20 @@ Value TensorBuilder::filledInt(ArrayRef<OpFoldResult> sizes, Type elementType,
   return linalg::FillOp::create(b, ValueRange{v},
                                 ValueRange{empty(sizes, elementType)})
       .getResult(0);
+}
+
+Value TensorBuilder::freshFilled(ArrayRef<OpFoldResult> sizes, double value) {
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  for (OpFoldResult s : sizes) {
+    std::optional<int64_t> c = getConstantIntValue(s);
+    shape.push_back(c.value_or(ShapedType::kDynamic));
+    if (!c)
+      dynamic.push_back(cast<Value>(s));
+  }
+  Value t = bufferization::AllocTensorOp::create(
+      b, RankedTensorType::get(shape, b.getF32Type()), dynamic);
+  return fillInto(t, value);
 }
 
 Value TensorBuilder::generic(ValueRange inputs, Value init,

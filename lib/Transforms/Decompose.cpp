@@ -31,8 +31,7 @@ Value staticDimAsF32(TensorBuilder &tb, Value tensor, unsigned dim) {
 Value rowSum(TensorBuilder &tb, Value x,
              function_ref<Value(ImplicitLocOpBuilder &, Value)> term) {
   SmallVector<OpFoldResult> s = tb.sizes(x);
-  Type f32 = tb.builder().getF32Type();
-  return tb.generic(x, tb.filled({s[0]}, f32, 0.0),
+  return tb.generic(x, tb.freshFilled({s[0]}, 0.0),
                     {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
                     [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
                       return arith::AddFOp::create(b, a[1], term(b, a[0]));
@@ -273,7 +272,7 @@ struct LayerNormPattern : OpRewritePattern<LayerNormOp> {
     reduceIters.back() = kRed;
     // μ = mean(x), var = mean((x-μ)²): two passes, as the reference.
     Value sum =
-        tb.generic(x, tb.filled(rowSizes, f32, 0.0), {id, row}, reduceIters,
+        tb.generic(x, tb.freshFilled(rowSizes, 0.0), {id, row}, reduceIters,
                    [&](ImplicitLocOpBuilder &ib, ValueRange a) {
                      return Value(arith::AddFOp::create(ib, a[1], a[0]));
                    });
@@ -282,7 +281,7 @@ struct LayerNormPattern : OpRewritePattern<LayerNormOp> {
                         return Value(arith::DivFOp::create(ib, a[0], n));
                       });
     Value sq =
-        tb.generic({x, mu}, tb.filled(rowSizes, f32, 0.0), {id, row, row},
+        tb.generic({x, mu}, tb.freshFilled(rowSizes, 0.0), {id, row, row},
                    reduceIters, [&](ImplicitLocOpBuilder &ib, ValueRange a) {
                      Value c = arith::SubFOp::create(ib, a[0], a[1]);
                      Value c2 = arith::MulFOp::create(ib, c, c);

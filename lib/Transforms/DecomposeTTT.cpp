@@ -26,7 +26,6 @@
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Transforms/Builders.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -133,26 +132,6 @@ Value writeRow(TensorBuilder &tb, Value dest, unsigned dim, Value r,
   return insertDim(b, row, dest, dim, r, b.getIndexAttr(1), true);
 }
 
-/// A fresh f32 tensor of `sizes` filled with `value`. Unlike
-/// TensorBuilder::filled (tensor.empty + fill, which CSE merges, so that
-/// bufferization copies the shared fill into every consumer), each call
-/// allocates its own buffer and fills it: no copy.
-Value freshFilled(TensorBuilder &tb, ArrayRef<OpFoldResult> sizes,
-                  double value) {
-  ImplicitLocOpBuilder &b = tb.builder();
-  SmallVector<int64_t> shape;
-  SmallVector<Value> dynamic;
-  for (OpFoldResult s : sizes) {
-    std::optional<int64_t> c = getConstantIntValue(s);
-    shape.push_back(c.value_or(ShapedType::kDynamic));
-    if (!c)
-      dynamic.push_back(cast<Value>(s));
-  }
-  Value t = bufferization::AllocTensorOp::create(
-      b, RankedTensorType::get(shape, b.getF32Type()), dynamic);
-  return tb.fillInto(t, value);
-}
-
 /// Per-head sums out[h] = Σ_j term(ins...)[h, j] over [H, f]; `maps` index
 /// each input from (h, j) (identity when empty).
 Value headSum(TensorBuilder &tb, ValueRange ins, int64_t heads,
@@ -163,7 +142,7 @@ Value headSum(TensorBuilder &tb, ValueRange ins, int64_t heads,
     maps.assign(ins.size(), tb.identity(2));
   maps.push_back(tb.dims(2, {0}));
   return tb.generic(
-      ins, freshFilled(tb, {tb.builder().getIndexAttr(heads)}, 0.0), maps,
+      ins, tb.freshFilled({tb.builder().getIndexAttr(heads)}, 0.0), maps,
       {kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) -> Value {
         return arith::AddFOp::create(b, a.back(), term(b, a.drop_back()));
       });
@@ -180,7 +159,7 @@ std::pair<Value, Value> headMatVec2(TensorBuilder &tb, Value k, Value q,
                                     Value w, int64_t heads, int64_t f) {
   ImplicitLocOpBuilder &b = tb.builder();
   SmallVector<OpFoldResult> hf = {b.getIndexAttr(heads), b.getIndexAttr(f)};
-  Value zk = freshFilled(tb, hf, 0.0), zq = freshFilled(tb, hf, 0.0);
+  Value zk = tb.freshFilled(hf, 0.0), zq = tb.freshFilled(hf, 0.0);
   AffineMap vec = tb.dims(3, {0, 1}), mat = tb.identity(3),
             out = tb.dims(3, {0, 2});
   auto op = linalg::GenericOp::create(
@@ -258,7 +237,7 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
         tb.f32(op.getBaseLrAttr().getValueAsDouble() / double(f));
     Value logits =
         tb.generic({x, op.getLrWeight()},
-                   tb.filled({tokens, b.getIndexAttr(heads)}, f32, 0.0),
+                   tb.freshFilled({tokens, b.getIndexAttr(heads)}, 0.0),
                    {tb.dims(3, {0, 2}), tb.dims(3, {1, 2}), tb.dims(3, {0, 1})},
                    {kPar, kPar, kRed},
                    [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -374,7 +353,7 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
           // a[h, j] = q·k_j + 1 (the 1 is Σc's share), j < n.
           Value dots = ltb.generic(
               {qt, keysSeen},
-              freshFilled(ltb, {lb.getIndexAttr(heads), seen}, 1.0),
+              ltb.freshFilled({lb.getIndexAttr(heads), seen}, 1.0),
               {ltb.dims(3, {0, 2}), ltb.identity(3), ltb.dims(3, {0, 1})},
               {kPar, kPar, kRed},
               [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -382,7 +361,7 @@ struct TTTLinearPattern : OpRewritePattern<TTTLinearOp> {
               });
           // corr[h, :] = Σ_j a[h, j] e_j  (= q·ΣW + Σc).
           Value corr = ltb.generic(
-              {dots, gradsSeen}, freshFilled(ltb, hf, 0.0),
+              {dots, gradsSeen}, ltb.freshFilled(hf, 0.0),
               {ltb.dims(3, {0, 1}), ltb.identity(3), ltb.dims(3, {0, 2})},
               {kPar, kRed, kPar},
               [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
@@ -466,7 +445,7 @@ struct TTTSeedPattern : OpRewritePattern<TTTSeedOp> {
     // k̂ = k / (‖k‖₂ + 1e-6) for every token.
     Value k = bitLinear(b, x, op.getDownWeight(), bits);
     SmallVector<OpFoldResult> ks = tb.sizes(k);
-    Value ss = tb.generic(k, tb.filled({ks[0]}, f32, 0.0),
+    Value ss = tb.generic(k, tb.freshFilled({ks[0]}, 0.0),
                           {tb.identity(2), tb.dims(2, {0})}, {kPar, kRed},
                           [](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                             return fma(ib, a[1], a[0], a[0]);

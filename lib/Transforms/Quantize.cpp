@@ -34,7 +34,7 @@ std::pair<Value, Value> mlir::bitttt::buildActQuant(
   AffineMap row = tb.dims(2, {0});
   SmallVector<AffineMap> amaxMaps(maps);
   amaxMaps.push_back(row);
-  Value amax = tb.generic(inputs, tb.filled({sizes[0]}, f32, 0.0), amaxMaps,
+  Value amax = tb.generic(inputs, tb.freshFilled({sizes[0]}, 0.0), amaxMaps,
                           {kPar, kRed},
                           [&](ImplicitLocOpBuilder &ib, ValueRange a) -> Value {
                             Value x = element(ib, a.drop_back());

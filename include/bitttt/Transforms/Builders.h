@@ -32,6 +32,12 @@ public:
   Value filled(ArrayRef<OpFoldResult> sizes, Type elementType, double value);
   Value filledInt(ArrayRef<OpFoldResult> sizes, Type elementType,
                   int64_t value);
+  /// A fresh f32 tensor of `sizes` filled with `value`, for a reduction's
+  /// init. Unlike `filled` (tensor.empty + fill, which CSE merges, so that
+  /// bufferization copies the shared fill into every consumer), each call
+  /// allocates its own buffer (`bufferization.alloc_tensor`) and fills it:
+  /// no copy.
+  Value freshFilled(ArrayRef<OpFoldResult> sizes, double value);
 
   /// One-result `linalg.generic`: `maps` are for `inputs` then `init`; the
   /// body gets (inputs..., init element) and returns the yielded value.

@@ -4,7 +4,10 @@
 
 #include "bitttt/Target/X86/CpuTarget.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir::bitttt {
 
@@ -17,6 +20,27 @@ targetForPass(Operation *op, StringRef pass, const std::string &name) {
     op->emitError() << pass << ": unknown target '" << name
                     << "' (known: " << ::bitttt::x86::cpuTargetNames() << ")";
   return cpu;
+}
+
+/// `op` tiled by `options` and its tile vectorized (linalg::vectorize):
+/// the tiling's loops, outermost first. Where vectorization fails the
+/// scalar tile stays (still correct); where tiling fails, `op` does.
+inline FailureOr<SmallVector<LoopLikeOpInterface>>
+tileAndVectorize(RewriterBase &rewriter, TilingInterface op,
+                 const scf::SCFTilingOptions &options) {
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, op, options);
+  if (failed(tiled))
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  Operation *tile = tiled->tiledOps.back();
+  rewriter.setInsertionPoint(tile);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, tile);
+  if (succeeded(vectorized))
+    rewriter.replaceOp(tile, vectorized->replacements);
+  return tiled->loops;
 }
 
 } // namespace mlir::bitttt

@@ -66,19 +66,8 @@ struct VectorizeElementwisePass
       sizes.back() = rewriter.getIndexAttr(lanes);
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      (void)mlir::bitttt::tileAndVectorize(
           rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled))
-        continue;
-      rewriter.replaceOp(op, tiled->replacements);
-      Operation *tile = tiled->tiledOps.back();
-      rewriter.setInsertionPoint(tile);
-      FailureOr<linalg::VectorizationResult> vectorized =
-          linalg::vectorize(rewriter, tile);
-      if (failed(vectorized))
-        continue; // the tiled scalar op stays: still correct
-      rewriter.replaceOp(tile, vectorized->replacements);
     }
   }
 };

@@ -12,7 +12,9 @@
 // else blocks of rows while B fits in L2 beside them, else blocks of
 // columns (a task then keeps its part of B for all rows). K above 256 runs
 // in blocks. A linalg.fill init becomes the accumulators' initial value
-// instead of a pass over C.
+// instead of a pass over C. Per-head vector-matrix products (TTT's k·W and
+// q·W in one generic) get register tiles of 4 vectors of columns over
+// (h, j, a), their outputs carried in registers over a.
 //
 //===----------------------------------------------------------------------===//
 #include "PassTarget.h"
@@ -335,6 +337,9 @@ LogicalResult GemmTiler::tileRegisters(TilingInterface op) {
   return success();
 }
 
+/// Marks the row loop of a vector-matrix tile until its outputs are hoisted.
+constexpr llvm::StringLiteral kVecMatLoop = "bitttt.vecmat_rows";
+
 bool isTile(Type type) {
   auto v = dyn_cast<VectorType>(type);
   return v && v.getRank() == 2 && !v.isScalable();
@@ -465,6 +470,57 @@ void splitRows(RewriterBase &rewriter, scf::ForOp loop) {
   rewriter.replaceOp(loop, results);
 }
 
+/// Per-head vector-matrix products, out[h, j] = Σ_a x[h, a]·m[h, a, j]
+/// (the TTT decode's k·W and q·W, both in one generic): loops (h, a, j) =
+/// (parallel, reduction, parallel), static f32, every init indexed (h, j).
+/// Loop lowering leaves j innermost, so each output vector is loaded and
+/// stored once per row of m. Returns the columns of one register tile (up
+/// to 4 vectors, a divisor of J), or 0 when `op` is not one.
+int64_t vecMatColumns(linalg::GenericOp op, int64_t lanes) {
+  using utils::IteratorType;
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() != 3 ||
+      op.getIteratorTypesArray() !=
+          SmallVector<IteratorType>{IteratorType::parallel,
+                                    IteratorType::reduction,
+                                    IteratorType::parallel})
+    return 0;
+  for (Value v : op->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return 0;
+  }
+  AffineMap hj = AffineMap::get(3, 0,
+                                {getAffineDimExpr(0, op.getContext()),
+                                 getAffineDimExpr(2, op.getContext())},
+                                op.getContext());
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (op.getMatchingIndexingMap(&init) != hj)
+      return 0;
+  int64_t cols = op.getStaticLoopRanges()[2];
+  if (failed(linalg::vectorizeOpPrecondition(op)))
+    return 0;
+  for (int64_t vectors : {4, 2, 1})
+    if (cols % (vectors * lanes) == 0)
+      return vectors * lanes;
+  return 0;
+}
+
+/// `op` (see vecMatColumns) as tiles [1, 1, cols] over (h, j, a), each
+/// vectorized, the a loop marked: hoisting then carries every output's tile
+/// in registers over it, one multiply and add per vector of m. The sums
+/// are formed in the same order as the loop lowering's.
+void tileVecMat(IRRewriter &rewriter, linalg::GenericOp op, int64_t cols) {
+  scf::SCFTilingOptions options;
+  options.setTileSizes({rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+                        rewriter.getIndexAttr(cols)});
+  options.setInterchange({0, 2, 1});
+  FailureOr<SmallVector<LoopLikeOpInterface>> loops =
+      mlir::bitttt::tileAndVectorize(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (succeeded(loops))
+    loops->back()->setAttr(kVecMatLoop, rewriter.getUnitAttr());
+}
+
 struct VectorizeMatmulPass
     : mlir::bitttt::impl::BitTTTVectorizeMatmulBase<VectorizeMatmulPass> {
   using BitTTTVectorizeMatmulBase::BitTTTVectorizeMatmulBase;
@@ -475,13 +531,19 @@ struct VectorizeMatmulPass
     if (!cpu)
       return signalPassFailure();
     SmallVector<linalg::LinalgOp> candidates;
+    SmallVector<std::pair<linalg::GenericOp, int64_t>> vecMats;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (isCandidate(op))
         candidates.push_back(op);
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      if (int64_t cols = generic ? vecMatColumns(generic, cpu->f32Lanes) : 0)
+        vecMats.push_back({generic, cols});
     });
-    if (candidates.empty())
+    if (candidates.empty() && vecMats.empty())
       return;
     IRRewriter rewriter(&getContext());
+    for (auto [op, cols] : vecMats)
+      tileVecMat(rewriter, op, cols);
     GemmTiler tiler(rewriter, registerTile(cpu->f32Lanes));
     for (linalg::LinalgOp op : candidates) {
       Location loc = op.getLoc();
@@ -514,6 +576,13 @@ struct VectorizeMatmulPass
       return loops;
     };
     for (scf::ForOp loop : kLoops())
+      hoistLoopInvariantSubsets(rewriter, loop);
+    SmallVector<scf::ForOp> rowLoops;
+    getOperation().walk([&](scf::ForOp loop) {
+      if (loop->removeAttr(kVecMatLoop))
+        rowLoops.push_back(loop);
+    });
+    for (scf::ForOp loop : rowLoops)
       hoistLoopInvariantSubsets(rewriter, loop);
     (void)applyPatternsGreedily(getOperation(), frozenCleanup);
     for (scf::ForOp loop : kLoops())

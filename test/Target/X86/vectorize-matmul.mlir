@@ -188,3 +188,40 @@ func.func @left_alone(%a: tensor<?x8xf32>, %b: tensor<8x8xf32>, %c: tensor<?x8xf
                      outs(%f : tensor<4x8xf64>) -> tensor<4x8xf64>
   return %y, %z : tensor<?x8xf32>, tensor<4x8xf64>
 }
+
+// -----
+
+// Per-head vector-matrix products (TTT decode's k·W and q·W in one generic):
+// tiles of 4 vectors of columns (v3: 32, v4: 64) over (h, j), the row loop
+// innermost carrying both outputs' tiles in registers; W read once per
+// vector, each output written once per tile.
+// V3-LABEL: func @vecmat
+// V3:       scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// V3:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32
+// V3-COUNT-2:   vector.transfer_read {{.*}} : tensor<2x64xf32>, vector<1x32xf32>
+// V3:           scf.for {{.*}} -> (vector<1x32xf32>, vector<1x32xf32>)
+// V3:             vector.transfer_read {{.*}} : tensor<2x16x64xf32>, vector<1x1x32xf32>
+// V3-COUNT-2:     arith.addf {{.*}} : vector<1x32xf32>
+// V3:             scf.yield
+// V3-COUNT-2:   vector.transfer_write {{.*}} : vector<1x32xf32>, tensor<2x64xf32>
+// V4-LABEL: func @vecmat
+// V4:           scf.for {{.*}} -> (vector<1x64xf32>, vector<1x64xf32>)
+#vec = affine_map<(h, a, j) -> (h, a)>
+#mat = affine_map<(h, a, j) -> (h, a, j)>
+#out = affine_map<(h, a, j) -> (h, j)>
+func.func @vecmat(%k: tensor<2x16xf32>, %q: tensor<2x16xf32>,
+                  %w: tensor<2x16x64xf32>, %zk: tensor<2x64xf32>,
+                  %zq: tensor<2x64xf32>) -> (tensor<2x64xf32>, tensor<2x64xf32>) {
+  %r:2 = linalg.generic {indexing_maps = [#vec, #vec, #mat, #out, #out],
+                         iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%k, %q, %w : tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16x64xf32>)
+      outs(%zk, %zq : tensor<2x64xf32>, tensor<2x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %m: f32, %x: f32, %y: f32):
+    %p = arith.mulf %a, %m : f32
+    %s = arith.addf %x, %p : f32
+    %p2 = arith.mulf %b, %m : f32
+    %s2 = arith.addf %y, %p2 : f32
+    linalg.yield %s, %s2 : f32, f32
+  } -> (tensor<2x64xf32>, tensor<2x64xf32>)
+  return %r#0, %r#1 : tensor<2x64xf32>, tensor<2x64xf32>
+}

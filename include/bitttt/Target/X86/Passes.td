@@ -71,7 +71,10 @@ def BitTTTVectorizeMatmul
     in an `scf.forall` over whole tiles: the batch, else blocks of rows
     while B fits in L2 beside them (512 KiB), else blocks of columns. K
     above 256 runs in blocks. A `linalg.fill` init becomes the
-    accumulators' initial value (when K is not blocked).
+    accumulators' initial value (when K is not blocked). Per-head
+    vector-matrix generics ((h, a, j) = parallel, reduction, parallel, every
+    init indexed (h, j): TTT's k·W and q·W) become [1, 1, 4 vectors] tiles
+    over (h, j, a) whose outputs the a loop carries in registers.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"x86-64-v3\"",

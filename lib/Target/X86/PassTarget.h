@@ -22,18 +22,28 @@ targetForPass(Operation *op, StringRef pass, const std::string &name) {
   return cpu;
 }
 
+/// `op` tiled by `options` and replaced by the tiled loops: the tiling's
+/// result, or failure (`op` unchanged).
+inline FailureOr<scf::SCFTilingResult>
+tileAndReplace(RewriterBase &rewriter, TilingInterface op,
+               const scf::SCFTilingOptions &options) {
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, op, options);
+  if (succeeded(tiled))
+    rewriter.replaceOp(op, tiled->replacements);
+  return tiled;
+}
+
 /// `op` tiled by `options` and its tile vectorized (linalg::vectorize):
 /// the tiling's loops, outermost first. Where vectorization fails the
 /// scalar tile stays (still correct); where tiling fails, `op` does.
 inline FailureOr<SmallVector<LoopLikeOpInterface>>
 tileAndVectorize(RewriterBase &rewriter, TilingInterface op,
                  const scf::SCFTilingOptions &options) {
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled =
-      scf::tileUsingSCF(rewriter, op, options);
+  FailureOr<scf::SCFTilingResult> tiled = tileAndReplace(rewriter, op, options);
   if (failed(tiled))
     return failure();
-  rewriter.replaceOp(op, tiled->replacements);
   Operation *tile = tiled->tiledOps.back();
   rewriter.setInsertionPoint(tile);
   FailureOr<linalg::VectorizationResult> vectorized =

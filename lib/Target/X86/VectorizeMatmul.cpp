@@ -211,12 +211,10 @@ LogicalResult GemmTiler::tileTask(TilingInterface op, int64_t kBlock) {
     sizes[dims.k] = kBlock;
     scf::SCFTilingOptions options;
     options.setTileSizes(indexAttrs(sizes));
-    rewriter.setInsertionPoint(op);
     FailureOr<scf::SCFTilingResult> tiled =
-        scf::tileUsingSCF(rewriter, op, options);
+        mlir::bitttt::tileAndReplace(rewriter, op, options);
     if (failed(tiled))
       return failure();
-    rewriter.replaceOp(op, tiled->replacements);
     op = cast<TilingInterface>(tiled->tiledOps.back());
   }
   FailureOr<SmallVector<TilingInterface>> rowPieces =
@@ -240,12 +238,10 @@ FailureOr<TilingInterface> GemmTiler::tileForall(TilingInterface op,
   scf::SCFTilingOptions options;
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   options.setTileSizes(indexAttrs(sizes));
-  rewriter.setInsertionPoint(op);
   FailureOr<scf::SCFTilingResult> tiled =
-      scf::tileUsingSCF(rewriter, op, options);
+      mlir::bitttt::tileAndReplace(rewriter, op, options);
   if (failed(tiled))
     return failure();
-  rewriter.replaceOp(op, tiled->replacements);
   return cast<TilingInterface>(tiled->tiledOps.back());
 }
 
@@ -284,12 +280,10 @@ LogicalResult GemmTiler::tileRegisters(TilingInterface op) {
   scf::SCFTilingOptions options;
   options.setTileSizes(indexAttrs(sizes));
   options.setInterchange(order);
-  rewriter.setInsertionPoint(op);
   FailureOr<scf::SCFTilingResult> tiled =
-      scf::tileUsingSCF(rewriter, op, options);
+      mlir::bitttt::tileAndReplace(rewriter, op, options);
   if (failed(tiled))
     return failure();
-  rewriter.replaceOp(op, tiled->replacements);
   auto tileOp = cast<linalg::LinalgOp>(tiled->tiledOps.back());
 
   Operation *fill = nullptr;

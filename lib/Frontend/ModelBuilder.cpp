@@ -35,6 +35,18 @@ std::string layerName(int64_t layer, StringRef rest) {
   return ("layers." + Twine(layer) + "." + rest).str();
 }
 
+/// One layer's weights, as every layer has them: the name after
+/// `layers.<i>.` and the shape, in canonical order.
+SmallVector<std::pair<std::string, ArrayRef<int64_t>>>
+layerWeightSpecs(ArrayRef<WeightSpec> specs) {
+  std::string prefix = layerName(0, "");
+  SmallVector<std::pair<std::string, ArrayRef<int64_t>>> out;
+  for (const WeightSpec &spec : specs)
+    if (StringRef(spec.name).starts_with(prefix))
+      out.push_back({spec.name.substr(prefix.size()), spec.shape});
+  return out;
+}
+
 std::string describeModel(const ModelConfig &c) {
   return (Twine("a ") + c.variantName() + " model with " + Twine(c.numLayers) +
           (c.numLayers == 1 ? " layer" : " layers"))
@@ -356,13 +368,11 @@ Expected<func::FuncOp> FunctionBuilder::build(ModuleOp module, StringRef name,
       buildLayerFunction(module, (name + "_layer").str(), specs, tokens);
   if (!block)
     return block.takeError();
-  std::string prefix = layerName(0, "");
+  auto layerWeights = layerWeightSpecs(specs);
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     SmallVector<Value> args = {x};
-    for (const WeightSpec &spec : specs)
-      if (StringRef(spec.name).starts_with(prefix))
-        args.push_back(weights.lookup(
-            layerName(layer, StringRef(spec.name).drop_front(prefix.size()))));
+    for (const auto &weight : layerWeights)
+      args.push_back(weights.lookup(layerName(layer, weight.first)));
     llvm::append_range(args, state.slice(layer * slots.size(), slots.size()));
     auto call = func::CallOp::create(
         builder, nameLoc(layerName(layer, "block")), *block, args);
@@ -385,18 +395,16 @@ FunctionBuilder::buildLayerFunction(ModuleOp module, const std::string &name,
   // Every layer has the same shapes: one private @<name>(x, that layer's
   // weights..., its state...) -> (out, new state...) called once per layer,
   // so its code exists once and compile time does not grow with the depth
-  // (docs/frontend.md). Its body is built with layer 0's names.
-  std::string prefix = layerName(0, "");
+  // (docs/frontend.md; bitttt-autodiff differentiates calls through the
+  // callee). Its body is built with layer 0's names.
   SmallVector<Type> inputs = {tensor({tokens, config.hiddenDim})};
-  llvm::StringMap<Value> outerWeights = std::move(weights);
-  weights.clear();
-  SmallVector<std::string> layerWeights;
-  for (const WeightSpec &spec : specs)
-    if (StringRef(spec.name).starts_with(prefix)) {
-      layerWeights.push_back(spec.name);
-      inputs.push_back(tensor(spec.shape));
-    }
-  SmallVector<Type> layerState = stateTypes();
+  auto layerWeights = layerWeightSpecs(specs);
+  for (const auto &weight : layerWeights)
+    inputs.push_back(tensor(weight.second));
+  // Training's block runs whole sequences: no state crosses it.
+  SmallVector<Type> layerState;
+  if (trainSequences == 0)
+    layerState = stateTypes();
   llvm::append_range(inputs, layerState);
   SmallVector<Type> results = {inputs[0]};
   llvm::append_range(results, layerState);
@@ -408,9 +416,12 @@ FunctionBuilder::buildLayerFunction(ModuleOp module, const std::string &name,
   func.setPrivate();
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
+  llvm::StringMap<Value> outerWeights = std::move(weights);
+  weights.clear();
   for (auto [i, weight] : llvm::enumerate(layerWeights)) {
-    body->getArgument(1 + i).setLoc(nameLoc(weight));
-    weights[weight] = body->getArgument(1 + i);
+    std::string name0 = layerName(0, weight.first);
+    body->getArgument(1 + i).setLoc(nameLoc(name0));
+    weights[name0] = body->getArgument(1 + i);
   }
   ValueRange state = body->getArguments().drop_front(1 + layerWeights.size());
   SmallVector<Value> returned = {nullptr};
@@ -474,43 +485,21 @@ Expected<func::FuncOp> FunctionBuilder::buildTrainLoss(ModuleOp module,
   // Every layer has the same shapes: one private @train_block(x, that
   // layer's weights...) called once per layer, so its code (and its VJP,
   // bitttt-autodiff differentiates calls through the callee) exists once.
-  std::string prefix = layerName(0, "");
-  SmallVector<std::string> layerWeights;
-  SmallVector<Type> blockInputs = {tensor({rows, config.hiddenDim})};
-  for (const WeightSpec &spec : specs)
-    if (StringRef(spec.name).starts_with(prefix)) {
-      layerWeights.push_back(spec.name.substr(prefix.size()));
-      blockInputs.push_back(tensor(spec.shape));
-    }
-  func::FuncOp block;
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToEnd(module.getBody());
-    block = func::FuncOp::create(
-        builder, nameLoc("train_block"), "train_block",
-        builder.getFunctionType(blockInputs, {blockInputs[0]}));
-    block.setPrivate();
-    Block *body = block.addEntryBlock();
-    builder.setInsertionPointToStart(body);
-    llvm::StringMap<Value> outerWeights = std::move(weights);
-    weights.clear();
-    for (auto [i, name] : llvm::enumerate(layerWeights))
-      weights[prefix + name] = body->getArgument(1 + i);
-    trainSequences = batch;
-    SmallVector<Value> unusedState;
-    Expected<Value> out = buildBlock(0, body->getArgument(0), {}, unusedState);
-    trainSequences = 0;
-    weights = std::move(outerWeights);
-    if (!out)
-      return out.takeError();
-    func::ReturnOp::create(builder, nameLoc("train_block"), *out);
-  }
+  // The layers run whole sequences from their initial state (no state
+  // arguments): the training forms of the TTT ops.
+  trainSequences = batch;
+  Expected<func::FuncOp> block =
+      buildLayerFunction(module, "train_block", specs, rows);
+  trainSequences = 0;
+  if (!block)
+    return block.takeError();
+  auto layerWeights = layerWeightSpecs(specs);
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     SmallVector<Value> args = {x};
-    for (const std::string &name : layerWeights)
-      args.push_back(weights.lookup(layerName(layer, name)));
-    x = func::CallOp::create(builder, nameLoc(layerName(layer, "block")), block,
-                             args)
+    for (const auto &weight : layerWeights)
+      args.push_back(weights.lookup(layerName(layer, weight.first)));
+    x = func::CallOp::create(builder, nameLoc(layerName(layer, "block")),
+                             *block, args)
             .getResult(0);
   }
   Value normed = rmsNorm(x, outer[1], "norm_f");

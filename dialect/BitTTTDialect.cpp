@@ -27,7 +27,8 @@ void BitTTTDialect::initialize() {
 //   bitttt.grad   = "<tensor>"   the gradient of a parameter
 //   bitttt.range  = array<i64: 0, 16>   valid values [lo, hi) of a state
 //   bitttt.packed = {weight = "W", part = "codes" | "scale",
-//                    layout = "i2_b128"}   a part of packed weight W, or
+//                    layout = "i2_b128" | "t5_b160"}   a part of packed
+//                   weight W (docs/packing.md), or
 //                   {weight = "lm_head.weight", part = "values",
 //                    layout = "lm_head_bf16"} / {..., part = "values" |
 //                    "row_scale" | "row_sum", layout = "lm_head_int8"}
@@ -56,7 +57,9 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
     auto layout = dict ? dict.getAs<StringAttr>("layout") : StringAttr();
     StringRef p = part ? part.getValue() : "";
     StringRef l = layout ? layout.getValue() : "";
-    bool ternary = l == "i2_b128" && (p == "codes" || p == "scale");
+    ::bitttt::format::TernaryLayout ternaryLayout;
+    bool ternary = ::bitttt::format::parseTernaryLayout(l.str(), ternaryLayout) &&
+                   (p == "codes" || p == "scale");
     bool head = weight && weight.getValue() == "lm_head.weight" &&
                 ((l == "lm_head_bf16" && p == "values") ||
                  (l == "lm_head_int8" &&
@@ -65,7 +68,8 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
         !(ternary || head))
       return op->emitError()
              << "attribute 'bitttt.packed' must be {weight = \"<name>\", "
-                "part = \"codes\" | \"scale\", layout = \"i2_b128\"} or "
+                "part = \"codes\" | \"scale\", layout = \"i2_b128\" | "
+                "\"t5_b160\"} or "
                 "an LM-head part (weight = \"lm_head.weight\", layout "
                 "lm_head_bf16: part values; lm_head_int8: part values | "
                 "row_scale | row_sum), got "

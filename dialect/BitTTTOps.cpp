@@ -553,9 +553,9 @@ LogicalResult Dot2BitI8Op::verify() {
                          << getOperation()->getNumOperands() - 1
                          << " vectors in all";
   size_t n = getCodes().size();
-  if (n == 0 || n > 4)
-    return emitOpError() << "takes 1 to 4 (codes, values) pairs (the AVX2 "
-                            "lowering's 16-bit sums stay exact up to 4), got "
+  if (n == 0 || n > 5)
+    return emitOpError() << "takes 1 to 5 (codes, values) pairs (the AVX2 "
+                            "lowering's 16-bit sums stay exact up to 5), got "
                          << n;
   int64_t lanes = getAcc().getType().getNumElements();
   for (Value v : getOperands().drop_front())

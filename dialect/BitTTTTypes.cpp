@@ -19,14 +19,28 @@ void BitTTTDialect::registerTypes() {
       >();
 }
 
-// `<` ROWS `x` COLS `>`: the shape is a static dimension list of rank 2.
+// `<` ROWS `x` COLS (`,` LAYOUT)? `>`: the shape is a static dimension
+// list of rank 2, the layout a keyword (i2_b128 when absent).
 Type PackedTernaryType::parse(AsmParser &parser) {
   SmallVector<int64_t, 2> shape;
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseLess() ||
       parser.parseDimensionList(shape, /*allowDynamic=*/false,
-                                /*withTrailingX=*/false) ||
-      parser.parseGreater())
+                                /*withTrailingX=*/false))
+    return {};
+  auto layout = ::bitttt::format::TernaryLayout::I2B128;
+  if (succeeded(parser.parseOptionalComma())) {
+    SMLoc at = parser.getCurrentLocation();
+    std::string name;
+    if (parser.parseKeywordOrString(&name))
+      return {};
+    if (!::bitttt::format::parseTernaryLayout(name, layout)) {
+      parser.emitError(at, "unknown packed_ternary layout '")
+          << name << "'; expected " << ::bitttt::format::ternaryLayoutNames();
+      return {};
+    }
+  }
+  if (parser.parseGreater())
     return {};
   if (shape.size() != 2) {
     parser.emitError(loc, "packed_ternary shape must have rank 2 ([out, in]), "
@@ -35,16 +49,20 @@ Type PackedTernaryType::parse(AsmParser &parser) {
     return {};
   }
   return parser.getChecked<PackedTernaryType>(loc, parser.getContext(),
-                                              shape[0], shape[1]);
+                                              shape[0], shape[1], layout);
 }
 
 void PackedTernaryType::print(AsmPrinter &printer) const {
-  printer << "<" << getRows() << "x" << getCols() << ">";
+  printer << "<" << getRows() << "x" << getCols();
+  if (getLayout() != ::bitttt::format::TernaryLayout::I2B128)
+    printer << ", " << ::bitttt::format::ternaryLayoutName(getLayout());
+  printer << ">";
 }
 
 LogicalResult
 PackedTernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
-                          int64_t rows, int64_t cols) {
+                          int64_t rows, int64_t cols,
+                          ::bitttt::format::TernaryLayout) {
   if (rows <= 0 || cols <= 0)
     return emitError() << "packed_ternary dimensions must be positive, got "
                        << rows << "x" << cols;

@@ -1,5 +1,6 @@
 //===- BittHeader.cpp - JSON header parsing for .bitt/.safetensors --------===//
 #include "BittHeader.h"
+#include "bitttt/Format/Packing.h"
 
 #include <algorithm>
 #include <cstring>
@@ -305,13 +306,14 @@ Status validatePacked(const std::string &file, const std::string &weight,
     return formatError(file, "header field " + quote(field + ".layout") +
                                  " is " + layout.dump() +
                                  ", expected a string");
-  if (layout != "i2_b128")
+  TernaryLayout packedLayout;
+  if (!parseTernaryLayout(layout.get<std::string>(), packedLayout))
     return Status::error(ErrorCode::Unsupported,
                          file + ": header field " + quote(field + ".layout") +
-                             " is " + layout.dump() +
-                             "; supported: \"i2_b128\"");
-  std::vector<int64_t> codesShape = {int64_t(rows),
-                                     int64_t(32 * ((cols + 127) / 128))};
+                             " is " + layout.dump() + "; supported: " +
+                             ternaryLayoutNames());
+  std::vector<int64_t> codesShape = {
+      int64_t(rows), packedRowBytes(packedLayout, int64_t(cols))};
   if (Status s = checkReference(file, field + ".codes", entry["codes"], lookup,
                                 "U8", &codesShape, false);
       !s)

@@ -670,8 +670,8 @@ Error checkCheckpoint(const ModelConfig &c, const format::BittFile &checkpoint,
         packed ? packed->find(spec.name) : PackedSources::const_iterator();
     if (!t && packed && source != packed->end()) {
       const PackedSource &p = source->second;
-      std::vector<int64_t> codesShape = {p.rows,
-                                         format::i2b128RowBytes(p.cols)};
+      std::vector<int64_t> codesShape = {
+          p.rows, format::packedRowBytes(p.layout, p.cols)};
       const format::TensorInfo *codes = checkpoint.find(p.codes),
                                *scale = checkpoint.find(p.scale);
       if (std::vector<int64_t>{p.rows, p.cols} != shape)

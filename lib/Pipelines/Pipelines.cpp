@@ -27,11 +27,12 @@ constexpr const char *kTargetLoweredOps[] = {
 
 void mlir::bitttt::buildCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
-  buildCpuTensorPipeline(pm);
+  buildCpuTensorPipeline(pm, options);
   buildCpuLoweringPipeline(pm, options);
 }
 
-void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
+void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm,
+                                          const CpuPipelineOptions &options) {
   // Decompose the layers first so the BitLinears inside SwiGLU/TTT are
   // exposed, pack their weight arguments, quantize each BitLinear input once
   // (expose + CSE), fuse gate/up and norm/quantization, lower what is left
@@ -39,7 +40,7 @@ void mlir::bitttt::buildCpuTensorPipeline(OpPassManager &pm) {
   // else. The int8 BitLinears on packed weights stay for the target half
   // (bitttt-lower-ternary-matmul: its tiles depend on the target).
   pm.addNestedPass<func::FuncOp>(createBitTTTDecompose({/*layersOnly=*/true}));
-  pm.addPass(createBitTTTPackWeights());
+  pm.addPass(createBitTTTPackWeights({options.weightFormat}));
   pm.addNestedPass<func::FuncOp>(createBitTTTExposeActQuant());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createBitTTTFuseGateUp());

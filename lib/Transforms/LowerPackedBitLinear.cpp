@@ -4,8 +4,8 @@
 // the target: a BitLinear with int8 activations becomes `act_quant` +
 // `bitlinear_q` (the packed weight stays, for the target's tiled kernel,
 // lib/Target/X86/LowerTernaryMatmul.cpp); one with f32 activations and
-// `unpack_ternary` become loops over the unpacked codes (layout i2_b128,
-// docs/packing.md), read through casts of the packed arguments to their
+// `unpack_ternary` become loops over the unpacked codes (layout i2_b128 or
+// t5_b160, docs/packing.md), read through casts of the packed arguments to their
 // bytes that the target pass folds when it retypes the arguments.
 //
 //===----------------------------------------------------------------------===//
@@ -26,30 +26,58 @@ using namespace mlir::bitttt;
 namespace {
 
 /// Codes as a `tensor<R x K x i8>` of ternary values (weight = code - 1);
-/// the f32-activation path and `unpack_ternary` use this.
+/// the f32-activation path and `unpack_ternary` use this. Column k is
+/// sub-vector `sub` = (k mod B) / 32 of byte `lane` = k mod 32 of block
+/// k / B (B = 128 or 160 weights per 32-byte block): in i2_b128 bits
+/// [2·sub, 2·sub + 1]; in t5_b160 the top two bits of 3·(byte·3^sub mod 256).
 Value unpackCodes(TensorBuilder &tb, Value bytes, PackedTernaryType type) {
   ImplicitLocOpBuilder &b = tb.builder();
+  bool t5 = type.getLayout() == ::bitttt::format::TernaryLayout::T5B160;
+  int64_t block = ::bitttt::format::blockWeights(type.getLayout());
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(type.getRows()),
                                      b.getIndexAttr(type.getCols())};
   return tb.map(
       {}, sizes, b.getI8Type(), {},
       [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
+        auto i8 = [&](int64_t v) {
+          return arith::ConstantOp::create(ib, ib.getI8IntegerAttr(v));
+        };
         Value r = linalg::IndexOp::create(ib, 0);
         Value k = linalg::IndexOp::create(ib, 1);
-        Value blk = arith::DivUIOp::create(ib, k, tb.index(128));
-        Value in = arith::RemUIOp::create(ib, k, tb.index(128));
+        Value blk = arith::DivUIOp::create(ib, k, tb.index(block));
+        Value in = arith::RemUIOp::create(ib, k, tb.index(block));
         Value sub = arith::DivUIOp::create(ib, in, tb.index(32));
         Value lane = arith::RemUIOp::create(ib, in, tb.index(32));
         Value col = arith::AddIOp::create(
             ib, arith::MulIOp::create(ib, blk, tb.index(32)), lane);
         Value byte = tensor::ExtractOp::create(ib, bytes, ValueRange{r, col});
-        Value shift = arith::IndexCastOp::create(
-            ib, ib.getI8Type(), arith::MulIOp::create(ib, sub, tb.index(2)));
-        Value q = arith::AndIOp::create(
-            ib, arith::ShRUIOp::create(ib, byte, shift),
-            arith::ConstantOp::create(ib, ib.getI8IntegerAttr(3)));
-        return arith::SubIOp::create(
-            ib, q, arith::ConstantOp::create(ib, ib.getI8IntegerAttr(1)));
+        Value q;
+        if (t5) {
+          // 3^sub mod 256 (1, 3, 9, 27, 81), byte·3^sub wrapping in i8,
+          // then (m · 3) >> 8 in i16.
+          Value pow = i8(1);
+          for (int64_t s = 1, p = 3; s < 5; ++s, p *= 3) {
+            Value is = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, sub,
+                                             tb.index(s));
+            pow = arith::SelectOp::create(ib, is, i8(p), pow);
+          }
+          Value m = arith::MulIOp::create(ib, byte, pow);
+          Type i16 = ib.getI16Type();
+          Value wide = arith::MulIOp::create(
+              ib, arith::ExtUIOp::create(ib, i16, m),
+              arith::ConstantOp::create(ib, ib.getI16IntegerAttr(3)));
+          q = arith::TruncIOp::create(
+              ib, ib.getI8Type(),
+              arith::ShRUIOp::create(
+                  ib, wide,
+                  arith::ConstantOp::create(ib, ib.getI16IntegerAttr(8))));
+        } else {
+          Value shift = arith::IndexCastOp::create(
+              ib, ib.getI8Type(), arith::MulIOp::create(ib, sub, tb.index(2)));
+          q = arith::AndIOp::create(ib, arith::ShRUIOp::create(ib, byte, shift),
+                                    i8(3));
+        }
+        return arith::SubIOp::create(ib, q, i8(1));
       });
 }
 

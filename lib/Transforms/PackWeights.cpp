@@ -1,7 +1,7 @@
 //===- PackWeights.cpp - latent BitLinear weights → packed arguments ------===//
 //
-// An inference artifact takes ternary weights already packed (2 bits each)
-// with their scale, not latent f32 matrices. For every function argument
+// An inference artifact takes ternary weights already packed (2 or 1.6 bits
+// each, the pass's `layout`) with their scale, not latent f32 matrices. For every function argument
 // named `bitttt.tensor = "W"` whose only uses are as BitLinear weights, this
 // pass replaces it by two arguments:
 //   `!bitttt.packed_ternary<out x in> {bitttt.tensor = "W.codes",
@@ -38,13 +38,13 @@ namespace {
 
 constexpr StringLiteral kTensorAttr = "bitttt.tensor";
 constexpr StringLiteral kPackedAttr = "bitttt.packed";
-constexpr StringLiteral kLayout = "i2_b128";
 
 /// A parameter of a function, as the key of the packed ones.
 using Param = std::pair<Operation *, unsigned>;
 
 struct PackWeightsPass
     : mlir::bitttt::impl::BitTTTPackWeightsBase<PackWeightsPass> {
+  using BitTTTPackWeightsBase::BitTTTPackWeightsBase;
   void runOnOperation() override;
 
 private:
@@ -82,6 +82,9 @@ private:
   /// For every rebuilt call: operand number -> (codes, scale).
   llvm::DenseMap<Operation *, llvm::DenseMap<unsigned, std::pair<Value, Value>>>
       packedOperands;
+  /// The parsed `layout` option.
+  ::bitttt::format::TernaryLayout packedLayout =
+      ::bitttt::format::TernaryLayout::I2B128;
   /// The latent arguments, erased once no call passes them.
   llvm::MapVector<Operation *, SmallVector<BlockArgument>> latent;
 };
@@ -94,7 +97,8 @@ bool PackWeightsPass::pack(func::FuncOp func, unsigned i,
   auto type = cast<RankedTensorType>(arg.getType());
   MLIRContext *ctx = &getContext();
   auto packedType =
-      PackedTernaryType::get(ctx, type.getDimSize(0), type.getDimSize(1));
+      PackedTernaryType::get(ctx, type.getDimSize(0), type.getDimSize(1),
+                             packedLayout);
   auto scaleType = RankedTensorType::get({}, Float32Type::get(ctx));
   Location loc = arg.getLoc();
   if (failed(func.insertArgument(i + 1, scaleType, scaleAttrs, loc)) ||
@@ -126,6 +130,12 @@ bool PackWeightsPass::pack(func::FuncOp func, unsigned i,
 void PackWeightsPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
+  if (!::bitttt::format::parseTernaryLayout(layout, packedLayout)) {
+    module.emitError() << "bitttt-pack-weights: layout '" << layout
+                       << "' is not a packed layout ("
+                       << ::bitttt::format::ternaryLayoutNames() << ")";
+    return signalPassFailure();
+  }
   auto isCandidate = [](BlockArgument arg) {
     return isa<RankedTensorType>(arg.getType()) &&
            cast<RankedTensorType>(arg.getType()).getRank() == 2;
@@ -189,7 +199,10 @@ void PackWeightsPass::runOnOperation() {
                   ctx,
                   {NamedAttribute("weight", name),
                    NamedAttribute("part", StringAttr::get(ctx, part)),
-                   NamedAttribute("layout", StringAttr::get(ctx, kLayout))}));
+                   NamedAttribute("layout",
+                                  StringAttr::get(ctx, ::bitttt::format::
+                                                           ternaryLayoutName(
+                                                               packedLayout)))}));
         };
         auto partName = [&](StringRef part) {
           return NamedAttribute(

@@ -121,24 +121,32 @@ def test_embedding_and_lm_head():
 TARGETS = cpu_targets.params()
 
 
+def ptype_of(rows, cols, layout):
+    suffix = "" if layout == "i2_b128" else f", {layout}"
+    return f"!bitttt.packed_ternary<{rows}x{cols}{suffix}>"
+
+
+@pytest.mark.parametrize("layout", ["i2_b128", "t5_b160"])
 @pytest.mark.parametrize("target", TARGETS)
 # Shapes around the register tiles (CpuTargets.def MM_ROWS x MM_TOKENS) and
-# the dot width (one or two 128-weight blocks): remainder rows and tokens,
-# an odd number of whole blocks with and without a ragged tail, K < 128.
+# the dot width (one or two 32-byte blocks of 128 or 160 weights): remainder
+# rows and tokens, odd and even numbers of whole blocks with and without a
+# ragged tail, K below one block.
 @pytest.mark.parametrize("tokens,rows,cols", [
     (1, 64, 256), (5, 48, 300), (3, 7, 100), (13, 9, 424), (64, 33, 640),
-    (2, 3, 128), (7, 5, 384), (1, 11, 552)])
-def test_packed_bitlinear_is_bit_exact(target, tokens, rows, cols):
+    (2, 3, 128), (7, 5, 384), (1, 11, 552), (4, 6, 160), (1, 9, 320),
+    (3, 4, 481)])
+def test_packed_bitlinear_is_bit_exact(layout, target, tokens, rows, cols):
     """Packed SIMD kernel == the reference integer BitLinear, bit for bit."""
-    from bitttt_ref.packing import pack_i2_b128, row_bytes
+    from bitttt_ref.packing import pack, row_bytes
 
     x = f32(tokens, cols, scale=2.0)
     w = f32(rows, cols, scale=0.05)
     wq, gamma = ops.weight_quant(torch.from_numpy(w))
     wq8 = wq.numpy().astype(np.int8)
-    packed = pack_i2_b128(wq8).view(np.int8)
-    rb = row_bytes(cols)
-    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    packed = pack(wq8, layout).view(np.int8)
+    rb = row_bytes(cols, layout)
+    ptype = ptype_of(rows, cols, layout)
     k = compiled.Compiled(
         f"%g = tensor.extract %a2[] : tensor<f32>\n"
         f"%y = bitttt.bitlinear %a0, %a1 scale %g : tensor<{tokens}x{cols}xf32>, {ptype} -> tensor<{tokens}x{rows}xf32>\n"
@@ -152,20 +160,21 @@ def test_packed_bitlinear_is_bit_exact(target, tokens, rows, cols):
     np.testing.assert_array_equal(y, expect.numpy())
 
 
-@pytest.mark.parametrize("rows,cols", [(8, 130), (3, 64)])
-def test_packed_bitlinear_f32_activations(rows, cols):
-    from bitttt_ref.packing import pack_i2_b128, row_bytes
+@pytest.mark.parametrize("layout", ["i2_b128", "t5_b160"])
+@pytest.mark.parametrize("rows,cols", [(8, 130), (3, 64), (5, 333)])
+def test_packed_bitlinear_f32_activations(layout, rows, cols):
+    from bitttt_ref.packing import pack, row_bytes
 
     x, w = f32(4, cols), f32(rows, cols, scale=0.05)
     wq, gamma = ops.weight_quant(torch.from_numpy(w))
-    packed = pack_i2_b128(wq.numpy().astype(np.int8)).view(np.int8)
-    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    packed = pack(wq.numpy().astype(np.int8), layout).view(np.int8)
+    ptype = ptype_of(rows, cols, layout)
     k = compiled.Compiled(
         f"%g = tensor.extract %a2[] : tensor<f32>\n"
         f"%y = bitttt.bitlinear %a0, %a1 scale %g {{act_bits = 0}} : tensor<4x{cols}xf32>, {ptype} -> tensor<4x{rows}xf32>\n"
         f"%u = bitttt.unpack_ternary %a1 : {ptype} -> tensor<{rows}x{cols}xi8>\n"
         f"return %y, %u : tensor<4x{rows}xf32>, tensor<{rows}x{cols}xi8>",
-        [((4, cols), "f32"), ((rows, row_bytes(cols)), "i8", ptype), ((), "f32")],
+        [((4, cols), "f32"), ((rows, row_bytes(cols, layout)), "i8", ptype), ((), "f32")],
         [((4, rows), "f32"), ((rows, cols), "i8")])
     y, u = k(x, packed, np.array(gamma.item(), dtype=np.float32))
     np.testing.assert_array_equal(u, wq.numpy().astype(np.int8))
@@ -196,27 +205,28 @@ def test_rms_norm_act_quant():
     assert off.max() <= 1 and (off > 0).mean() <= 0.005
 
 
+@pytest.mark.parametrize("layout", ["i2_b128", "t5_b160"])
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("tokens,rows,cols", [(3, 40, 200), (9, 7, 384)])
-def test_gate_up_q_matches_reference(target, tokens, rows, cols):
-    from bitttt_ref.packing import pack_i2_b128, row_bytes
+def test_gate_up_q_matches_reference(layout, target, tokens, rows, cols):
+    from bitttt_ref.packing import pack, row_bytes
 
     x = f32(tokens, cols)
     wg, wu = f32(rows, cols, scale=0.05), f32(rows, cols, scale=0.05)
     qg, gg = ops.weight_quant(torch.from_numpy(wg))
     qu, gu = ops.weight_quant(torch.from_numpy(wu))
     xq, s = ops.act_quant(torch.from_numpy(x))
-    ptype = f"!bitttt.packed_ternary<{rows}x{cols}>"
+    ptype = ptype_of(rows, cols, layout)
     k = compiled.Compiled(
         f"%gg = tensor.extract %a3[] : tensor<f32>\n%gu = tensor.extract %a5[] : tensor<f32>\n"
         f"%h = bitttt.gate_up_q %a0, %a1, %a2 scale %gg, %a4 scale %gu : tensor<{tokens}x{cols}xi8>, tensor<{tokens}xf32>, {ptype}, {ptype} -> tensor<{tokens}x{rows}xf32>\n"
         f"return %h : tensor<{tokens}x{rows}xf32>",
-        [((tokens, cols), "i8"), ((tokens,), "f32"), ((rows, row_bytes(cols)), "i8", ptype),
-         ((), "f32"), ((rows, row_bytes(cols)), "i8", ptype), ((), "f32")],
+        [((tokens, cols), "i8"), ((tokens,), "f32"), ((rows, row_bytes(cols, layout)), "i8", ptype),
+         ((), "f32"), ((rows, row_bytes(cols, layout)), "i8", ptype), ((), "f32")],
         [((tokens, rows), "f32")], pipeline=f"bitttt-cpu-pipeline=target={target}", march=target)
     (h,) = k(ops.to_int8(xq).numpy(), s.numpy()[:, 0],
-             pack_i2_b128(qg.numpy().astype(np.int8)).view(np.int8), np.float32(gg.item()),
-             pack_i2_b128(qu.numpy().astype(np.int8)).view(np.int8), np.float32(gu.item()))
+             pack(qg.numpy().astype(np.int8), layout).view(np.int8), np.float32(gg.item()),
+             pack(qu.numpy().astype(np.int8), layout).view(np.int8), np.float32(gu.item()))
     xi = ops.to_int8(xq)
     g = ops.bitlinear_int(xi, s, ops.to_int8(qg), gg)
     u = ops.bitlinear_int(xi, s, ops.to_int8(qu), gu)

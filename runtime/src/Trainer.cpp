@@ -473,8 +473,11 @@ Status exportModel(const bitttt_trainer &t, const char *bittPath,
                              "packed weight '" + weight +
                                  "' is not a parameter of the trainer");
       const std::vector<int64_t> &shape = t.shapes.at(weight);
+      // In the layout the code reads (the header was validated at load).
+      format::TernaryLayout layout = format::TernaryLayout::I2B128;
+      format::parseTernaryLayout(entry.value("layout", ""), layout);
       packed[weight] =
-          format::packTernary(it->second.data(), shape[0], shape[1]);
+          format::packTernary(it->second.data(), shape[0], shape[1], layout);
       partOf[entry.value("codes", "")] = {weight, "codes"};
       partOf[entry.value("scale", "")] = {weight, "scale"};
     }

@@ -96,6 +96,14 @@ cl::opt<std::string> lmHead(
              "is not in it)"),
     cl::cat(compileCategory));
 
+cl::opt<std::string> weightFormat(
+    "weight-format", cl::init("i2_b128"), cl::value_desc("i2_b128|t5_b160"),
+    cl::desc("Packed layout of the ternary BitLinear weights: 'i2_b128' (2 "
+             "bits per weight, default) or 't5_b160' (5 weights per byte, "
+             "1.6 bits: 0.8125x the bytes); docs/packing.md. Recompiling a "
+             ".bitt needs the layout its weights are packed in"),
+    cl::cat(compileCategory));
+
 cl::opt<bool> train(
     "train",
     cl::desc("Also compile the training step: @train_step (loss, gradients "
@@ -278,12 +286,16 @@ Expected<Input> loadInput(StringRef path) {
         auto rows = e ? e->getInteger("rows") : std::nullopt;
         auto cols = e ? e->getInteger("cols") : std::nullopt;
         auto layout = e ? e->getString("layout") : std::nullopt;
-        if (!codes || !scale || !rows || !cols || layout != "i2_b128")
+        bitttt::format::TernaryLayout packedLayout;
+        if (!codes || !scale || !rows || !cols || !layout ||
+            !bitttt::format::parseTernaryLayout(layout->str(), packedLayout))
           return createStringError(
               inconvertibleErrorCode(),
               path + ": header field 'bitttt.packed." + name.str() +
-                  "' is not {codes, scale, rows, cols, layout: i2_b128}");
-        in.packed[name.str()] = {codes->str(), scale->str(), *rows, *cols};
+                  "' is not {codes, scale, rows, cols, layout: " +
+                  bitttt::format::ternaryLayoutNames() + "}");
+        in.packed[name.str()] = {codes->str(), scale->str(), *rows, *cols,
+                                 packedLayout};
       }
   // Its LM head, when compact: the parts stand for the f32 weight.
   if (json::Object *bitttt = root->getObject("bitttt"))
@@ -484,6 +496,11 @@ int main(int argc, char **argv) {
   if (!bitttt::format::parseLMHeadFormat(lmHead, headFormat))
     return fail("--lm-head=" + lmHead +
                 " is not a known LM-head format (f32, bf16, int8)");
+  bitttt::format::TernaryLayout weightLayout;
+  if (!bitttt::format::parseTernaryLayout(weightFormat, weightLayout))
+    return fail("--weight-format=" + weightFormat +
+                " is not a known packed layout (" +
+                bitttt::format::ternaryLayoutNames() + ")");
   unsigned threadCount =
       threads ? unsigned(threads)
               : std::max(1u, std::thread::hardware_concurrency());
@@ -516,6 +533,15 @@ int main(int argc, char **argv) {
   if (!input->checkpoint)
     if (Error e = openCheckpoint(*input, input->weightsPath))
       return fail(std::move(e));
+  for (const auto &[name, source] : input->packed)
+    if (source.layout != weightLayout)
+      return fail(modelDir.getValue() + ": its weights are packed in layout " +
+                  bitttt::format::ternaryLayoutName(source.layout) + " ('" +
+                  name + "'), not the --weight-format=" + weightFormat +
+                  " asked for; repacking is not supported: pass "
+                  "--weight-format=" +
+                  bitttt::format::ternaryLayoutName(source.layout) +
+                  " or compile the model directory");
   const std::unique_ptr<bitttt::format::BittFile> &checkpoint =
       input->checkpoint;
   readTiming.stop();
@@ -560,7 +586,9 @@ int main(int argc, char **argv) {
           rootTiming.nest("MLIR target-independent pipeline");
       if (Error e =
               runPipeline(**module, tensorTiming, [](mlir::OpPassManager &pm) {
-                mlir::bitttt::buildCpuTensorPipeline(pm);
+                mlir::bitttt::CpuPipelineOptions pipelineOptions;
+                pipelineOptions.weightFormat = weightFormat.getValue();
+                mlir::bitttt::buildCpuTensorPipeline(pm, pipelineOptions);
               }))
         return fail(std::move(e));
     }

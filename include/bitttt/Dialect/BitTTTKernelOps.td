@@ -34,7 +34,8 @@ def BitTTT_Dot2BitI8Op : BitTTT_Op<"dot_2bit_i8",
     (ymm) or `i < 16` (zmm: `vector<16xi32>` against `vector<64xi8>`).
     `bitttt-lower-x86-dot` turns it into `vpdpbusd` (AVX-512 VNNI) or
     `vpmaddubsw` + `vpmaddwd` (AVX2, 32 bytes only); the [0, 3] bound keeps
-    AVX2's 16-bit intermediate sums exact for up to 4 pairs.
+    AVX2's 16-bit intermediate sums exact for up to 5 pairs (4 per i2_b128
+    block, 5 per t5_b160 block; |sum| ≤ 5·2·3·128 < 2^15).
 
     By default the VNNI lowering sums the pairs in two chains that start
     from zero, so a lone accumulator does not wait on its own latency;

@@ -2,6 +2,7 @@
 #ifndef BITTTT_DIALECT_BITTTTTYPES_H
 #define BITTTT_DIALECT_BITTTTTYPES_H
 
+#include "bitttt/Format/Packing.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Types.h"
 

@@ -20,6 +20,7 @@
 
 #include "bitttt/Format/BittFile.h"
 #include "bitttt/Format/LMHead.h"
+#include "bitttt/Format/Packing.h"
 #include "bitttt/Frontend/ModelConfig.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -42,6 +43,7 @@ namespace bitttt {
 struct PackedSource {
   std::string codes, scale;
   int64_t rows = 0, cols = 0;
+  format::TernaryLayout layout = format::TernaryLayout::I2B128;
 };
 using PackedSources = std::map<std::string, PackedSource>;
 
@@ -91,7 +93,7 @@ llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
 
 /// Checks the checkpoint against expectedWeights(config): every tensor is
 /// present with dtype F32 and the expected shape (or, when `packed` lists
-/// it, as i2_b128 codes + scale of that shape; or, for lm_head.weight when
+/// it, as codes in its layout + scale of that shape; or, for lm_head.weight when
 /// `lmHead` is the format of `lmHeadSource`, as its parts), and there is no
 /// other (compiled artifacts excepted when recompiling a .bitt).
 llvm::Error

@@ -27,6 +27,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "of the LM head) on the thread pool the runtime hands "
                      "each call (docs/abi.md); off: sequential code"),
       llvm::cl::init(true)};
+  Option<std::string> weightFormat{
+      *this, "weight-format",
+      llvm::cl::desc("Packed layout of the BitLinear weights: i2_b128 (2 "
+                     "bits per weight) or t5_b160 (5 per byte, 1.6 bits); "
+                     "docs/packing.md"),
+      llvm::cl::init("i2_b128")};
 };
 
 /// bitttt ops on tensors → LLVM dialect for x86-64 CPUs: the two halves
@@ -37,8 +43,9 @@ void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 /// BitLinear weight arguments, fuse, lower packed BitLinears to SIMD loops,
 /// decompose the rest; then check that only ops the target lowering takes
 /// are left. After it the function signatures are the final entry ABI
-/// (docs/abi.md).
-void buildCpuTensorPipeline(OpPassManager &pm);
+/// (docs/abi.md). Of `options`, only `weightFormat` matters here.
+void buildCpuTensorPipeline(OpPassManager &pm,
+                            const CpuPipelineOptions &options);
 
 /// Second half, for `options.target`: the LM-head kernel, vectorization,
 /// bufferization (inputs read-only), parallel loops, x86 dot intrinsics,

@@ -40,8 +40,14 @@ def BitTTTPackWeights : Pass<"bitttt-pack-weights", "mlir::ModuleOp"> {
     per-layer functions) counts as a BitLinear use: that parameter becomes
     the same pair, and every call passes both parts. Run after `bitttt-decompose` has exposed the BitLinears
     inside SwiGLU; the weights themselves are packed by the compiler into
-    the `.bitt` file (docs/packing.md), never into code.
+    the `.bitt` file (docs/packing.md), never into code. `layout` picks
+    the packed layout: `i2_b128` (2 bits per weight) or `t5_b160` (5
+    weights per byte).
   }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"i2_b128\"",
+           "Packed layout of the codes: i2_b128 or t5_b160">,
+  ];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 

@@ -101,15 +101,22 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
   }
   if (b.packedWeight.empty())
     return addCheckpointTensor(b.name);
-  if (b.packedLayout != "i2_b128")
+  format::TernaryLayout layout;
+  if (!format::parseTernaryLayout(b.packedLayout, layout))
     return makeError(where + ": packed layout '" + b.packedLayout +
-                     "' is not one the compiler writes (i2_b128)");
+                     "' is not one the compiler writes (" +
+                     format::ternaryLayoutNames() + ")");
   const std::string &latent = b.packedWeight;
   auto source =
       c.packed ? c.packed->find(latent) : PackedSources::const_iterator();
   if (!c.checkpoint->find(latent) && c.packed && source != c.packed->end()) {
     // Already packed (a .bitt recompiled): copy the part as it is.
     const PackedSource &src = source->second;
+    if (src.layout != layout)
+      return makeError(where + ": '" + latent + "' in " +
+                       c.checkpoint->path() + " is packed in layout " +
+                       format::ternaryLayoutName(src.layout) +
+                       ", the code reads " + b.packedLayout);
     const format::TensorInfo *t =
         c.checkpoint->find(b.packedPart == "codes" ? src.codes : src.scale);
     if (!t || t->dtype != b.dtype || t->shape != b.shape)
@@ -123,7 +130,7 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
     llvm::json::Object *entry = packedIndex.getObject(latent);
     if (!entry) {
       packedIndex[latent] = llvm::json::Object{
-          {"rows", src.rows}, {"cols", src.cols}, {"layout", "i2_b128"}};
+          {"rows", src.rows}, {"cols", src.cols}, {"layout", b.packedLayout}};
       entry = packedIndex.getObject(latent);
     }
     (*entry)[b.packedPart] = b.name;
@@ -142,12 +149,13 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
   LazyPack *p = packed[latent].get();
   std::vector<int64_t> shape;
   if (b.packedPart == "codes") {
-    shape = {p->rows(), format::i2b128RowBytes(p->cols())};
+    shape = {p->rows(), format::packedRowBytes(layout, p->cols())};
     tensors.push_back(
         {b.name, "U8", shape, nullptr, uint64_t(shape[0] * shape[1])});
-    tensors.back().produce = [p](void *out) {
+    tensors.back().produce = [p, layout](void *out) {
       format::packTernaryCodes(p->weight->data, p->rows(), p->cols(),
-                               p->scale(), static_cast<uint8_t *>(out));
+                               p->scale(), static_cast<uint8_t *>(out),
+                               layout);
       p->file->release(*p->weight);
       return format::Status::ok();
     };
@@ -170,7 +178,7 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
   llvm::json::Object *entry = packedIndex.getObject(latent);
   if (!entry) {
     packedIndex[latent] = llvm::json::Object{
-        {"rows", p->rows()}, {"cols", p->cols()}, {"layout", "i2_b128"}};
+        {"rows", p->rows()}, {"cols", p->cols()}, {"layout", b.packedLayout}};
     entry = packedIndex.getObject(latent);
   }
   (*entry)[b.packedPart] = b.name;

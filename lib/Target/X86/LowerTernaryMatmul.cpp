@@ -1,16 +1,16 @@
 //===- LowerTernaryMatmul.cpp - packed BitLinear on int8 → tiled kernel ---===//
 //
 // The hot loop of inference: `bitttt.bitlinear_q` / `bitttt.gate_up_q` on
-// packed `i2_b128` weights (docs/packing.md) against int8 activations.
-// y[t, r] = ((Σ q·x − Σ x) · γ) / s_t with q = w + 1.
+// packed `i2_b128` or `t5_b160` weights (docs/packing.md) against int8
+// activations. y[t, r] = ((Σ q·x − Σ x) · γ) / s_t with q = w + 1.
 //
 // Register tiles (docs/packing.md, "Kernel tiles"): the rows run in an
 // scf.forall over tiles of MM_ROWS rows (the runtime's threads), the tokens
 // in tiles of MM_TOKENS inside; per step of DOT_BYTES code bytes (one or
-// two 128-weight blocks), each row's codes are loaded and unpacked once and
+// two 32-byte blocks of 128 or 160 weights), each row's codes are loaded and unpacked once and
 // used by every token of the tile, each token's activations loaded once and
 // used by every row, with one accumulator per (row, token, weight). The
-// tile's codes (MM_ROWS · K/4 bytes) stay in L1 while its token tiles
+// tile's codes (MM_ROWS · row bytes) stay in L1 while its token tiles
 // stream the activations. Remainder rows and tokens get their own smaller
 // static tiles; the last, partial step reads with masks (zeros past the
 // row end, where the padding codes then add nothing to Σ q·x − Σ x).
@@ -34,9 +34,9 @@ using namespace mlir::bitttt;
 
 namespace {
 
-constexpr int64_t kBlockWeights = 128;
-constexpr int64_t kBlockBytes = 32;
-constexpr int64_t kSubVectors = 4; // 32-code vectors per block
+namespace format = ::bitttt::format;
+
+constexpr int64_t kBlockBytes = format::kTernaryBlockBytes;
 
 /// A packed weight as the kernel reads it: its bytes and its γ.
 struct PackedOperand {
@@ -50,8 +50,11 @@ using Epilogue = function_ref<Value(ImplicitLocOpBuilder &, ArrayRef<Value>)>;
 
 /// The static shape of one lowering: K, the vector width and the tile.
 struct Geometry {
+  format::TernaryLayout layout;
+  int64_t blockWeights; ///< 128 (i2_b128) or 160 (t5_b160)
+  int64_t subVectors;   ///< 32-code vectors per block: 4 or 5
   int64_t cols;     ///< K
-  int64_t perStep;  ///< 128-weight blocks per dot vector (1 or 2)
+  int64_t perStep;  ///< 32-byte blocks per dot vector (1 or 2)
   int64_t steps;    ///< whole in-bounds steps per row
   bool maskedStep;  ///< one more step that reads with masks
   bool chained;     ///< accumulate every pair into its accumulator
@@ -75,7 +78,7 @@ Value splatI8(ImplicitLocOpBuilder &b, VectorType type, int64_t v) {
 Value loadActs(ImplicitLocOpBuilder &b, const Geometry &g, Value xq, Value t,
                Value step, int64_t staticStep, int64_t k) {
   Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
-  int64_t stepCols = kBlockWeights * g.perStep;
+  int64_t stepCols = g.blockWeights * g.perStep;
   int64_t offset =
       g.perStep == 1 ? kBlockBytes * k : g.bytes.getNumElements() * k;
   bool inBounds = g.perStep > 1 || staticStep < 0;
@@ -88,12 +91,13 @@ Value loadActs(ImplicitLocOpBuilder &b, const Geometry &g, Value xq, Value t,
 
 /// With two blocks per dot vector, the codes of sub-vector k of blocks 2s
 /// and 2s+1 sit side by side in one 64-byte load, so the activations they
-/// meet are copied once per call into that order: column 256·s + 64·k +
-/// 32·h + i of the copy is column 256·s + 128·h + 32·k + i of `xq` (zero
-/// past K), K rounded up to 256.
-Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols) {
+/// meet are copied once per call into that order: column 2B·s + 64·k +
+/// 32·h + i of the copy is column 2B·s + B·h + 32·k + i of `xq` (zero
+/// past K), K rounded up to 2B (B weights per block).
+Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols,
+                     int64_t blockWeights) {
   ImplicitLocOpBuilder &b = tb.builder();
-  int64_t stepCols = 2 * kBlockWeights;
+  int64_t stepCols = 2 * blockWeights;
   int64_t padded = (cols + stepCols - 1) / stepCols * stepCols;
   SmallVector<OpFoldResult> sizes = {tb.sizes(xq)[0], b.getIndexAttr(padded)};
   return tb.map(
@@ -111,7 +115,7 @@ Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols) {
         Value i = arith::RemUIOp::create(ib, in, idx(kBlockBytes));
         Value src = arith::MulIOp::create(ib, s, idx(stepCols));
         src = arith::AddIOp::create(
-            ib, src, arith::MulIOp::create(ib, h, idx(kBlockWeights)));
+            ib, src, arith::MulIOp::create(ib, h, idx(blockWeights)));
         src = arith::AddIOp::create(
             ib, src, arith::MulIOp::create(ib, k, idx(kBlockBytes)));
         src = arith::AddIOp::create(ib, src, i);
@@ -124,21 +128,41 @@ Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols) {
       });
 }
 
-/// The four unpacked code vectors of row `r` of `w` at step `step`.
-SmallVector<Value, 4> loadCodes(ImplicitLocOpBuilder &b, const Geometry &g,
+/// The unpacked code vectors (codes 0, 1, 2 as bytes) of row `r` of `w`
+/// at step `step`, one per sub-vector. i2_b128: (v >> 2k) & 3. t5_b160
+/// (docs/packing.md): with s = v ^ 0x80 as signed bytes, code k is
+/// (s_k > −43) + (s_k > 42) for s_k = 3^k·s mod 256 (byte adds), the top
+/// two bits of 3·(v·3^k mod 256) — two compares and two subtractions.
+SmallVector<Value, 5> loadCodes(ImplicitLocOpBuilder &b, const Geometry &g,
                                 Value w, Value r, Value step, bool inBounds) {
   Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
   Value off =
       arith::MulIOp::create(b, step, constIndex(b, kBlockBytes * g.perStep));
   Value packed = vector::TransferReadOp::create(
       b, g.bytes, w, ValueRange{r, off}, pad, ArrayRef<bool>{inBounds});
-  Value three = splatI8(b, g.bytes, 3);
-  SmallVector<Value, 4> codes;
-  for (int64_t k = 0; k < kSubVectors; ++k) {
-    Value q =
-        k ? Value(arith::ShRUIOp::create(b, packed, splatI8(b, g.bytes, 2 * k)))
-          : packed;
-    codes.push_back(arith::AndIOp::create(b, q, three));
+  SmallVector<Value, 5> codes;
+  if (g.layout == format::TernaryLayout::I2B128) {
+    Value three = splatI8(b, g.bytes, 3);
+    for (int64_t k = 0; k < g.subVectors; ++k) {
+      Value q = k ? Value(arith::ShRUIOp::create(b, packed,
+                                                 splatI8(b, g.bytes, 2 * k)))
+                  : packed;
+      codes.push_back(arith::AndIOp::create(b, q, three));
+    }
+    return codes;
+  }
+  Value s = arith::XOrIOp::create(b, packed, splatI8(b, g.bytes, -128));
+  Value lo = splatI8(b, g.bytes, -43), hi = splatI8(b, g.bytes, 42);
+  Value zero = splatI8(b, g.bytes, 0);
+  for (int64_t k = 0; k < g.subVectors; ++k) {
+    if (k)
+      s = arith::AddIOp::create(b, arith::AddIOp::create(b, s, s), s);
+    auto mask = [&](Value bound) -> Value {
+      Value gt = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, s, bound);
+      return arith::ExtSIOp::create(b, g.bytes, gt); // 0 or -1
+    };
+    codes.push_back(arith::SubIOp::create(
+        b, arith::SubIOp::create(b, zero, mask(lo)), mask(hi)));
   }
   return codes;
 }
@@ -198,17 +222,17 @@ private:
                           Value t0, int64_t nt, Value s, int64_t staticStep,
                           ValueRange accs) {
     bool inBounds = staticStep < 0;
-    SmallVector<SmallVector<Value, 4>> acts(nt);
+    SmallVector<SmallVector<Value, 5>> acts(nt);
     for (int64_t j = 0; j < nt; ++j) {
       Value t = arith::AddIOp::create(b, t0, constIndex(b, j));
-      for (int64_t k = 0; k < kSubVectors; ++k)
+      for (int64_t k = 0; k < g.subVectors; ++k)
         acts[j].push_back(loadActs(b, g, xq, t, s, staticStep, k));
     }
     SmallVector<Value> out(accs.begin(), accs.end());
     for (int64_t i = 0; i < nr; ++i) {
       Value r = arith::AddIOp::create(b, r0, constIndex(b, i));
       for (auto [w, op] : llvm::enumerate(weights)) {
-        SmallVector<Value, 4> codes = loadCodes(b, g, op.bytes, r, s, inBounds);
+        SmallVector<Value, 5> codes = loadCodes(b, g, op.bytes, r, s, inBounds);
         for (int64_t j = 0; j < nt; ++j) {
           Value &acc = out[index(i, j, w, nt)];
           auto dot = Dot2BitI8Op::create(b, g.acc, acc, codes, acts[j]);
@@ -231,7 +255,7 @@ private:
 /// `xq` [T, K] with scales [T]; returns epilogue(y_w...) as [T, rows].
 Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
                          ArrayRef<PackedOperand> weights, int64_t rows,
-                         Epilogue epilogue,
+                         format::TernaryLayout layout, Epilogue epilogue,
                          const ::bitttt::x86::CpuTarget &cpu) {
   TensorBuilder tb(b);
   Type i32 = b.getI32Type();
@@ -239,11 +263,14 @@ Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
   int64_t cols = xqType.getDimSize(1);
 
   Geometry g;
+  g.layout = layout;
+  g.blockWeights = format::blockWeights(layout);
+  g.subVectors = g.blockWeights / 32;
   g.cols = cols;
   g.perStep = cpu.dotBytes / kBlockBytes;
-  int64_t fullBlocks = cols / kBlockWeights;
+  int64_t fullBlocks = cols / g.blockWeights;
   g.steps = fullBlocks / g.perStep;
-  g.maskedStep = fullBlocks % g.perStep != 0 || cols % kBlockWeights != 0;
+  g.maskedStep = fullBlocks % g.perStep != 0 || cols % g.blockWeights != 0;
   g.bytes = VectorType::get({cpu.dotBytes}, b.getI8Type());
   g.acc = VectorType::get({cpu.dotBytes / 4}, i32);
 
@@ -266,7 +293,8 @@ Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
         return arith::AddIOp::create(ib, a[1],
                                      arith::ExtSIOp::create(ib, i32, a[0]));
       });
-  Value acts = g.perStep == 1 ? xq : interleaveActs(tb, xq, cols);
+  Value acts =
+      g.perStep == 1 ? xq : interleaveActs(tb, xq, cols, g.blockWeights);
   TileKernel kernel(g, acts, xsum, scales, weights, epilogue);
 
   OpFoldResult tokensOfr = tb.sizes(xq)[0];
@@ -353,17 +381,22 @@ struct LowerTernaryMatmulPass
       auto bytesOf = [&](Value packed) { return castToPackedBytes(b, packed); };
       Value result;
       if (auto q = dyn_cast<BitLinearQOp>(op)) {
-        result =
-            buildTernaryMatmul(b, q.getCodes(), q.getScales(),
-                               {{bytesOf(q.getWeight()), q.getScale()}},
-                               q.getWeight().getType().getRows(), single, *cpu);
+        PackedTernaryType w = q.getWeight().getType();
+        result = buildTernaryMatmul(b, q.getCodes(), q.getScales(),
+                                    {{bytesOf(q.getWeight()), q.getScale()}},
+                                    w.getRows(), w.getLayout(), single, *cpu);
       } else {
         auto gu = cast<GateUpQOp>(op);
+        PackedTernaryType gate = gu.getGateWeight().getType();
+        if (gu.getUpWeight().getType().getLayout() != gate.getLayout()) {
+          op->emitOpError("has gate and up weights in different layouts");
+          return signalPassFailure();
+        }
         result = buildTernaryMatmul(
             b, gu.getCodes(), gu.getScales(),
             {{bytesOf(gu.getGateWeight()), gu.getGateScale()},
              {bytesOf(gu.getUpWeight()), gu.getUpScale()}},
-            gu.getGateWeight().getType().getRows(), siluMul, *cpu);
+            gate.getRows(), gate.getLayout(), siluMul, *cpu);
       }
       op->getResult(0).replaceAllUsesWith(result);
       op->erase();

@@ -54,7 +54,7 @@ Value lowerVnni(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
   return arith::AddIOp::create(b, op.getAcc(), sum);
 }
 
-/// AVX2: Σ vpmaddubsw(codes, values) in i16 (exact: codes ≤ 3, ≤ 4 pairs),
+/// AVX2: Σ vpmaddubsw(codes, values) in i16 (exact: codes ≤ 3, ≤ 5 pairs),
 /// then vpmaddwd against ones widens pairs to i32.
 Value lowerAvx2(ImplicitLocOpBuilder &b, Dot2BitI8Op op) {
   auto i16Vec = VectorType::get({16}, b.getI16Type());

@@ -31,6 +31,17 @@ func.func @packing(%codes: tensor<64x30xi8>, %p: !bitttt.packed_ternary<16x16>)
   return %0, %1 : !bitttt.packed_ternary<64x30>, tensor<16x16xi8>
 }
 
+// The layout prints only when it is not the default i2_b128.
+// CHECK-LABEL: func @layouts
+// CHECK-SAME: !bitttt.packed_ternary<8x200, t5_b160>
+// CHECK-SAME: !bitttt.packed_ternary<8x200>
+// CHECK: bitttt.unpack_ternary %{{.*}} : !bitttt.packed_ternary<8x200, t5_b160> -> tensor<8x200xi8>
+func.func @layouts(%a: !bitttt.packed_ternary<8x200, t5_b160>,
+                   %b: !bitttt.packed_ternary<8x200, i2_b128>) -> tensor<8x200xi8> {
+  %0 = bitttt.unpack_ternary %a : !bitttt.packed_ternary<8x200, t5_b160> -> tensor<8x200xi8>
+  return %0 : tensor<8x200xi8>
+}
+
 // CHECK-LABEL: func @norms
 func.func @norms(%x: tensor<8x32xf32>, %g: tensor<32xf32>, %xh: tensor<8x2x16xf32>,
                  %hg: tensor<2x16xf32>, %hb: tensor<2x16xf32>)

@@ -738,7 +738,7 @@ func.func private @bad_range(tensor<i64> {bitttt.state = "pos", bitttt.range = a
 
 // -----
 
-// expected-error @+1 {{attribute 'bitttt.packed' must be {weight = "<name>", part = "codes" | "scale", layout = "i2_b128"} or an LM-head part (weight = "lm_head.weight", layout lm_head_bf16: part values; lm_head_int8: part values | row_scale | row_sum), got {layout = "i2_b128", part = "bits", weight = "w"}}}
+// expected-error @+1 {{attribute 'bitttt.packed' must be {weight = "<name>", part = "codes" | "scale", layout = "i2_b128" | "t5_b160"} or an LM-head part (weight = "lm_head.weight", layout lm_head_bf16: part values; lm_head_int8: part values | row_scale | row_sum), got {layout = "i2_b128", part = "bits", weight = "w"}}}
 func.func private @bad_packed_part(tensor<4x32xi8> {bitttt.packed = {weight = "w", part = "bits", layout = "i2_b128"}})
 
 // -----
@@ -780,8 +780,8 @@ func.func private @bad_exec(!llvm.ptr {bitttt.exec = 1 : i64})
 // == dot_2bit_i8 ==
 
 func.func @dot_too_many(%acc: vector<8xi32>, %q: vector<32xi8>) -> vector<8xi32> {
-  // expected-error @+1 {{takes 1 to 4 (codes, values) pairs (the AVX2 lowering's 16-bit sums stay exact up to 4), got 5}}
-  %r = bitttt.dot_2bit_i8 %acc, [%q, %q, %q, %q, %q], [%q, %q, %q, %q, %q] : vector<8xi32>, [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>]
+  // expected-error @+1 {{takes 1 to 5 (codes, values) pairs (the AVX2 lowering's 16-bit sums stay exact up to 5), got 6}}
+  %r = bitttt.dot_2bit_i8 %acc, [%q, %q, %q, %q, %q, %q], [%q, %q, %q, %q, %q, %q] : vector<8xi32>, [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>], [vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>, vector<32xi8>]
   return %r : vector<8xi32>
 }
 
@@ -945,3 +945,10 @@ func.func @embedding_grad_ids(%g: tensor<8x32xf32>, %ids: tensor<7xi32>) -> tens
   %t = bitttt.embedding_grad %g[%ids] : tensor<8x32xf32>, tensor<7xi32> -> tensor<64x32xf32>
   return %t : tensor<64x32xf32>
 }
+
+// -----
+
+// == packed_ternary layouts ==
+
+// expected-error @+1 {{unknown packed_ternary layout 'i3_b99'; expected i2_b128|t5_b160}}
+func.func private @bad_layout(!bitttt.packed_ternary<4x8, i3_b99>)

@@ -40,10 +40,16 @@ def compiled(tmp_path_factory):
     return d, path
 
 
-def test_packed_weights_are_the_reference_quantizer_and_packing(compiled):
-    """Every .codes/.scale pair the compiler wrote equals the reference's
-    weight_quant + pack_i2_b128 of the checkpoint weight, bit for bit."""
+@pytest.mark.parametrize("layout", packing.LAYOUTS)
+def test_packed_weights_are_the_reference_quantizer_and_packing(compiled, layout,
+                                                                tmp_path):
+    """Every .codes/.scale pair the compiler wrote (--weight-format) equals
+    the reference's weight_quant + pack in that layout of the checkpoint
+    weight, bit for bit."""
     d, path = compiled
+    if layout != "i2_b128":
+        path = bitt_runner.compile_model(str(d / "model"), str(tmp_path / "m.bitt"),
+                                         "--prefill-chunk=8", f"--weight-format={layout}")
     checkpoint = load_file(str(d / "model" / "model.safetensors"))   # safetensors package
     _, header, tensors, _ = bitt.read(path)
     index = header["bitttt"]["packed"]
@@ -52,8 +58,8 @@ def test_packed_weights_are_the_reference_quantizer_and_packing(compiled):
         w = torch.from_numpy(checkpoint[latent])
         wq, gamma = ops.weight_quant(w)
         assert [entry["rows"], entry["cols"]] == list(w.shape)
-        assert entry["layout"] == "i2_b128"
-        want_codes = packing.pack_i2_b128(wq.numpy().astype(np.int8))
+        assert entry["layout"] == layout
+        want_codes = packing.pack(wq.numpy().astype(np.int8), layout)
         codes = tensors[entry["codes"]].numpy()
         np.testing.assert_array_equal(codes, want_codes, err_msg=latent)
         scale = tensors[entry["scale"]].numpy()
@@ -254,3 +260,21 @@ def test_jobs_give_the_same_file_and_timing_reports_the_phases(tmp_path):
     want = packing.pack_i2_b128(wq.numpy().astype(np.int8))
     np.testing.assert_array_equal(tensors[entry["codes"]].numpy(), want)
     assert tensors[entry["scale"]].numpy().tobytes() == np.float32(0.125).tobytes()
+
+
+def test_weight_format_errors(compiled, tmp_path):
+    """An unknown --weight-format, and recompiling a .bitt packed in one
+    layout for another, fail with a message naming both and write nothing."""
+    d, path = compiled
+    out = tmp_path / "x.bitt"
+    proc = subprocess.run([bitt_runner.COMPILE, str(d / "model"), "-o", str(out),
+                           "--weight-format=i3_b99"], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "--weight-format=i3_b99 is not a known packed layout (i2_b128|t5_b160)" \
+        in proc.stderr
+    proc = subprocess.run([bitt_runner.COMPILE, path, "-o", str(out), "--prefill-chunk=8",
+                           "--weight-format=t5_b160"], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "packed in layout i2_b128" in proc.stderr, proc.stderr
+    assert "--weight-format=t5_b160" in proc.stderr
+    assert not out.exists()

@@ -20,14 +20,15 @@ import bitttt_rt
 from bitttt_rt import Runtime
 
 
-def make_model(tmp_path, cfg_dict, seed=4, chunk_batches=2):
+def make_model(tmp_path, cfg_dict, seed=4, chunk_batches=2, weight_format="i2_b128"):
     bitttt_rt.require_built()
     cfg = Config.from_dict(cfg_dict)
     ref = BitTTTModel(cfg).init_random(seed)
     model_dir = tmp_path / "model"
     ref.save_pretrained(str(model_dir))
     out = bitt_runner.compile_model(str(model_dir), str(tmp_path / "m.bitt"),
-                                    f"--prefill-chunk={chunk_batches * cfg.ttt.mini_batch}")
+                                    f"--prefill-chunk={chunk_batches * cfg.ttt.mini_batch}",
+                                    f"--weight-format={weight_format}")
     return cfg, ref, out
 
 
@@ -70,12 +71,18 @@ def session_states(rt, model, session, variant, layer):
     return {"w": get("w"), "sum_w": np.einsum("ji,jk->ik", errs, keys)}
 
 
-@pytest.mark.parametrize("act_bits", [0, 8])
-@pytest.mark.parametrize("variant", ["linear", "seed"])
-def test_session_logits_and_state_match_reference(tmp_path, variant, act_bits):
+# The weights in both packed layouts (docs/packing.md); t5_b160 with a hidden
+# size of one whole 160-weight block and a ragged one.
+@pytest.mark.parametrize("variant,act_bits,weight_format,hidden", [
+    ("linear", 0, "i2_b128", 32), ("linear", 8, "i2_b128", 32),
+    ("seed", 0, "i2_b128", 32), ("seed", 8, "i2_b128", 32),
+    ("linear", 8, "t5_b160", 192), ("seed", 8, "t5_b160", 192),
+    ("linear", 0, "t5_b160", 32)])
+def test_session_logits_and_state_match_reference(tmp_path, variant, act_bits,
+                                                  weight_format, hidden):
     cfg, ref, path = make_model(tmp_path, {
-        "vocab_size": 40, "hidden_dim": 32, "num_layers": 2, "act_bits": act_bits,
-        "ttt": LINEAR if variant == "linear" else SEED})
+        "vocab_size": 40, "hidden_dim": hidden, "num_layers": 2, "act_bits": act_bits,
+        "ttt": LINEAR if variant == "linear" else SEED}, weight_format=weight_format)
     rt = Runtime()
     status, model = rt.load(path)
     assert status == 0, rt.error()

@@ -18,6 +18,9 @@ run: OpenBLAS sgemv/sgemm on the dense f32 [N, K] matrix (1 thread and the
 OpenBLAS default), and a streaming-read DRAM bandwidth (1 thread, all cores).
 With --baseline-build the same kernels compiled by another build are timed
 too, alternating with ours (A, B, A, B: --rounds) so machine drift hits both.
+Each kernel runs for every packed layout of --layouts (default i2_b128 and
+t5_b160, docs/packing.md); a t5_b160 entry carries `vs_i2_b128`, the i2_b128
+kernel of the same shape timed alternately with it on its own buffers.
 
 One JSON document on stdout; progress on stderr. Run:
 
@@ -43,7 +46,7 @@ import common  # noqa: E402
 from common import log  # noqa: E402
 
 sys.path.insert(0, os.path.join(common.REPO, "python"))
-from bitttt_ref.packing import pack_i2_b128, row_bytes  # noqa: E402
+from bitttt_ref.packing import LAYOUTS, pack, row_bytes  # noqa: E402
 
 TRANSLATE = "/usr/lib/llvm-22/bin/mlir-translate"
 DEFAULT_SHAPES = "2048x2048,4096x4096,11008x4096,16384x16384"
@@ -51,8 +54,9 @@ DEFAULT_SHAPES = "2048x2048,4096x4096,11008x4096,16384x16384"
 
 # ---------------------------------------------------------------- compile
 
-def kernel_source(T, N, K):
-    ptype = f"!bitttt.packed_ternary<{N}x{K}>"
+def kernel_source(T, N, K, layout="i2_b128"):
+    ptype = (f"!bitttt.packed_ternary<{N}x{K}>" if layout == "i2_b128"
+             else f"!bitttt.packed_ternary<{N}x{K}, {layout}>")
     return (f"func.func @bl(%a0: tensor<{T}x{K}xf32>, %a1: {ptype}, %a2: tensor<f32>)"
             f" -> tensor<{T}x{N}xf32> {{\n"
             f"  %g = tensor.extract %a2[] : tensor<f32>\n"
@@ -61,15 +65,15 @@ def kernel_source(T, N, K):
             f"  return %y : tensor<{T}x{N}xf32>\n}}\n")
 
 
-def compile_kernel(build, target, T, N, K):
+def compile_kernel(build, target, T, N, K, layout="i2_b128"):
     """→ (path of the .so, compile seconds)."""
     opt = os.path.join(build, "bin", "bitttt-opt")
-    src = kernel_source(T, N, K)
+    src = kernel_source(T, N, K, layout)
     tool_id = f"{os.path.getmtime(opt)}:{os.path.getsize(opt)}"
     key = hashlib.sha1(f"{src}|{target}|{tool_id}".encode()).hexdigest()[:12]
     d = os.path.join(common.CACHE, "kernels")
     os.makedirs(d, exist_ok=True)
-    base = os.path.join(d, f"bl_{target}_T{T}_{N}x{K}_{key}")
+    base = os.path.join(d, f"bl_{target}_{layout}_T{T}_{N}x{K}_{key}")
     so = base + ".so"
     t0 = time.perf_counter()
     if not os.path.exists(so):
@@ -135,10 +139,11 @@ def time_entry(lib, fn_addr, sets, timing, threads):
     return list(times[:n])
 
 
-def time_interleaved(lib, fn, base_fn, sets, timing, threads, rounds):
+def time_interleaved(lib, fn, base_fn, sets, timing, threads, rounds, base_sets=None):
     """Ours and the baseline's entry timed alternately (A, B, A, B, ...),
     `rounds` times each with 1/rounds of the time budget: drift of the
-    machine hits both alike. → (our per-call seconds, the baseline's)."""
+    machine hits both alike; the baseline on `base_sets` when given (another
+    layout's buffers). → (our per-call seconds, the baseline's)."""
     part = Timing.__new__(Timing)
     part.min_reps = -(-timing.min_reps // rounds)
     part.max_reps = max(1, timing.max_reps // rounds)
@@ -147,7 +152,7 @@ def time_interleaved(lib, fn, base_fn, sets, timing, threads, rounds):
     ours, base = [], []
     for _ in range(rounds):
         ours += time_entry(lib, fn, sets, part, threads)
-        base += time_entry(lib, base_fn, sets, part, threads)
+        base += time_entry(lib, base_fn, base_sets or sets, part, threads)
     return ours, base
 
 
@@ -160,13 +165,14 @@ class KernelFailure(Exception):
         self.fields = fields
 
 
-def load_checked(build, target, T, N, K, lib, bufs, y, expect, ncpu, tag):
+def load_checked(build, target, T, N, K, lib, bufs, y, expect, ncpu, tag,
+                 layout="i2_b128"):
     """Compiles the kernel with `build`'s bitttt-opt, loads it and checks it
     against `expect` on 1 thread (exec NULL) and on the pool of all cores
     (which also counts the entry's parallel_for calls). → {"fn", "loops",
     "compile_seconds", "lib"}; raises KernelFailure."""
     try:
-        so, csecs = compile_kernel(build, target, T, N, K)
+        so, csecs = compile_kernel(build, target, T, N, K, layout)
     except Exception as exc:  # noqa: BLE001
         log(f"[bench]   {tag}: COMPILE FAILED {exc}")
         raise KernelFailure({"error": str(exc)[:2000]}) from None
@@ -220,6 +226,110 @@ def entry(kind, T, N, K, times, weight_bytes, extra_bytes, dram, **kw):
     return e
 
 
+def run_kernel(args, doc, lib, timing, dram, l3, ncpu, target, layout, T, N, K, x,
+               packed, gamma, expect, io_bytes):
+    """Checks and times our kernel of one (target, layout, T, N, K): hot and
+    cold, 1 thread and all cores; beside it, alternately, the baseline
+    build's kernel (--baseline-build) and, for t5_b160, the i2_b128 one."""
+    tag = f"{target} {layout} T={T} {N}x{K}"
+    wbytes = packed[layout].nbytes
+    y = common.aligned((T * N) * 4, np.float32).reshape(T, N)
+
+    def buffers(p):
+        return (ctypes.c_void_p * 4)(x.ctypes.data, p.ctypes.data,
+                                     gamma.ctypes.data, y.ctypes.data)
+
+    bufs = buffers(packed[layout])
+    try:
+        ours = load_checked(args.build, target, T, N, K, lib, bufs, y, expect, ncpu,
+                            tag, layout)
+    except KernelFailure as f:
+        doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
+                               "layout": layout, "T": T, "N": N, "K": K, **f.fields})
+        return
+    base, base_failure = None, None
+    if args.baseline_build:
+        try:
+            base = load_checked(args.baseline_build, target, T, N, K, lib, bufs, y,
+                                expect, ncpu, f"baseline {tag}", layout)
+        except KernelFailure as f:
+            base_failure = f.fields
+    i2 = None
+    if layout == "t5_b160":
+        try:
+            i2 = load_checked(args.build, target, T, N, K, lib, buffers(packed["i2_b128"]),
+                              y, expect, ncpu, f"i2_b128 beside {tag}", "i2_b128")
+        except KernelFailure:
+            i2 = None
+    thread_counts = [1] + ([ncpu] if ours["loops"] > 0 and ncpu > 1 else [])
+    for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
+        copies = copies_for(wbytes, l3, cache == "cold")
+        if cache == "cold" and copies == 1:
+            continue   # weights alone exceed 16·L3: "hot" is already cold
+        if wbytes >= COLD_FACTOR * l3:
+            cache = "dram"
+
+        def sets_of(p, n):
+            packs = [p] + [common.aligned_copy(p) for _ in range(n - 1)]
+            return packs, [[x.ctypes.data, q.ctypes.data, gamma.ctypes.data,
+                            y.ctypes.data] for q in packs]
+
+        packs, sets = sets_of(packed[layout], copies)
+        i2_packs, i2_sets = [], None
+        if i2:
+            i2_bytes = packed["i2_b128"].nbytes
+            i2_packs, i2_sets = sets_of(packed["i2_b128"],
+                                        copies_for(i2_bytes, l3, cache != "hot"))
+        for th in thread_counts:
+            btimes = i2_times = None
+            if base:
+                times, btimes = time_interleaved(lib, ours["fn"], base["fn"], sets,
+                                                 timing, th, args.rounds)
+            elif i2:
+                times, i2_times = time_interleaved(lib, ours["fn"], i2["fn"], sets,
+                                                   timing, th, args.rounds, i2_sets)
+            else:
+                times = time_entry(lib, ours["fn"], sets, timing, th)
+            e = entry("bitttt_bitlinear", T, N, K, times, wbytes, io_bytes,
+                      dram, target=target, layout=layout, threads=th,
+                      threads_from="bench pool (bitttt_exec)",
+                      parallel_loops_per_call=ours["loops"], cache=cache,
+                      weight_copies_cycled=copies, correct=True,
+                      compile_seconds=round(ours["compile_seconds"], 2),
+                      cache_note=("one weight buffer > L3" if cache == "hot"
+                                  and wbytes > l3 else
+                                  "weights fit in L3" if cache == "hot"
+                                  else f"cycled over {copies} copies"))
+            if base:
+                e["interleaved_rounds"] = args.rounds
+                e["baseline"] = entry(
+                    "bitttt_bitlinear", T, N, K, btimes, wbytes, io_bytes, dram,
+                    build=os.path.abspath(args.baseline_build),
+                    parallel_loops_per_call=base["loops"], correct=True)
+            elif base_failure:
+                e["baseline"] = dict(base_failure,
+                                     build=os.path.abspath(args.baseline_build))
+            if i2_times:
+                e["interleaved_rounds"] = args.rounds
+                e["vs_i2_b128"] = entry(
+                    "bitttt_bitlinear", T, N, K, i2_times, packed["i2_b128"].nbytes,
+                    io_bytes, dram, layout="i2_b128",
+                    weight_copies_cycled=len(i2_packs), correct=True)
+                e["ms_best_ratio_to_i2_b128"] = (e["ms_best"]
+                                                 / e["vs_i2_b128"]["ms_best"])
+                e["ms_median_ratio_to_i2_b128"] = (e["ms_median"]
+                                                   / e["vs_i2_b128"]["ms_median"])
+            doc["results"].append(e)
+            log(f"[bench]   {tag} {cache} th={th}: best {e['ms_best']:.3f} ms, "
+                f"median {e['ms_median']:.3f} ms, "
+                f"{e['weight_GBps_best']:.1f} GB/s, "
+                f"{e['GMACps_best']:.1f} GMAC/s"
+                + (f"; baseline best {e['baseline']['ms_best']:.3f} ms" if base else "")
+                + (f"; i2_b128 beside it best {e['vs_i2_b128']['ms_best']:.3f} ms, "
+                   f"median {e['vs_i2_b128']['ms_median']:.3f} ms" if i2_times else ""))
+        del packs, sets, i2_packs, i2_sets
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -247,6 +357,8 @@ def main():
                     help="another build (bin/bitttt-opt) whose kernels are timed in the "
                          "same run, interleaved with ours (each entry then carries a "
                          "\"baseline\" entry)")
+    ap.add_argument("--layouts", default=",".join(LAYOUTS),
+                    help=f"packed layouts to run (default {','.join(LAYOUTS)})")
     ap.add_argument("--rounds", type=int, default=3,
                     help="with --baseline-build: A, B alternations per measurement "
                          "(default 3)")
@@ -268,6 +380,10 @@ def main():
         sys.exit(f"--baseline-build {args.baseline_build}: no bin/bitttt-opt there")
     if args.rounds < 1:
         sys.exit("--rounds must be at least 1")
+    layouts = args.layouts.split(",")
+    for layout in layouts:
+        if layout not in LAYOUTS:
+            sys.exit(f"--layouts: unknown layout {layout!r} ({', '.join(LAYOUTS)})")
 
     mach = common.machine()
     l3 = mach["l3_bytes"]
@@ -286,6 +402,7 @@ def main():
                capture_output=True, text=True).stdout.split("\n")[:-1],
            "baseline_build": args.baseline_build and os.path.abspath(args.baseline_build),
            "settings": {"shapes": args.shapes, "tokens": tokens, "targets": targets,
+                        "layouts": layouts,
                         "min_reps": args.min_reps, "min_seconds": args.min_seconds,
                         "warmup": args.warmup, "cold": not args.no_cold,
                         "openblas_default_threads": blas_default_threads},
@@ -302,10 +419,11 @@ def main():
     for (N, K) in shapes:
         log(f"[bench] shape {N}x{K}: generating weights...")
         wq = rng.integers(-1, 2, size=(N, K), dtype=np.int8)
-        packed = common.aligned_copy(pack_i2_b128(wq))
-        assert packed.shape == (N, row_bytes(K))
+        packed = {}
+        for layout in sorted(set(layouts) | ({"i2_b128"} if "t5_b160" in layouts else set())):
+            packed[layout] = common.aligned_copy(pack(wq, layout))
+            assert packed[layout].shape == (N, row_bytes(K, layout))
         gamma = np.array(0.0123, dtype=np.float32)
-        wbytes = packed.nbytes
         dense = common.aligned_copy(wq.astype(np.float32))
         del wq
         for T in tokens:
@@ -315,69 +433,9 @@ def main():
             expect = reference(x, dense, gamma)
             log(f"[bench]   T={T}: numpy reference {time.perf_counter() - t0:.2f}s")
             io_bytes = x.nbytes + T * N * 4
-            for target in targets:
-                tag = f"{target} T={T} {N}x{K}"
-                y = common.aligned((T * N) * 4, np.float32).reshape(T, N)
-                bufs = (ctypes.c_void_p * 4)(x.ctypes.data, packed.ctypes.data,
-                                             gamma.ctypes.data, y.ctypes.data)
-                try:
-                    ours = load_checked(args.build, target, T, N, K, lib, bufs, y,
-                                        expect, ncpu, tag)
-                except KernelFailure as f:
-                    doc["results"].append({"kind": "bitttt_bitlinear", "target": target,
-                                           "T": T, "N": N, "K": K, **f.fields})
-                    continue
-                base, base_failure = None, None
-                if args.baseline_build:
-                    try:
-                        base = load_checked(args.baseline_build, target, T, N, K, lib,
-                                            bufs, y, expect, ncpu, f"baseline {tag}")
-                    except KernelFailure as f:
-                        base_failure = f.fields
-                thread_counts = [1] + ([ncpu] if ours["loops"] > 0 and ncpu > 1 else [])
-                for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
-                    copies = copies_for(wbytes, l3, cache == "cold")
-                    if cache == "cold" and copies == 1:
-                        continue   # weights alone exceed 16·L3: "hot" is already cold
-                    if wbytes >= COLD_FACTOR * l3:
-                        cache = "dram"
-                    packs = [packed] + [common.aligned_copy(packed)
-                                        for _ in range(copies - 1)]
-                    sets = [[x.ctypes.data, p.ctypes.data, gamma.ctypes.data,
-                             y.ctypes.data] for p in packs]
-                    for th in thread_counts:
-                        if base:
-                            times, btimes = time_interleaved(
-                                lib, ours["fn"], base["fn"], sets, timing, th, args.rounds)
-                        else:
-                            times = time_entry(lib, ours["fn"], sets, timing, th)
-                        e = entry("bitttt_bitlinear", T, N, K, times, wbytes, io_bytes,
-                                  dram, target=target, threads=th,
-                                  threads_from="bench pool (bitttt_exec)",
-                                  parallel_loops_per_call=ours["loops"], cache=cache,
-                                  weight_copies_cycled=copies, correct=True,
-                                  compile_seconds=round(ours["compile_seconds"], 2),
-                                  cache_note=("one weight buffer > L3" if cache == "hot"
-                                              and wbytes > l3 else
-                                              "weights fit in L3" if cache == "hot"
-                                              else f"cycled over {copies} copies"))
-                        if base:
-                            e["interleaved_rounds"] = args.rounds
-                            e["baseline"] = entry(
-                                "bitttt_bitlinear", T, N, K, btimes, wbytes, io_bytes, dram,
-                                build=os.path.abspath(args.baseline_build),
-                                parallel_loops_per_call=base["loops"], correct=True)
-                        elif base_failure:
-                            e["baseline"] = dict(base_failure,
-                                                 build=os.path.abspath(args.baseline_build))
-                        doc["results"].append(e)
-                        log(f"[bench]   {tag} {cache} th={th}: best {e['ms_best']:.3f} ms, "
-                            f"median {e['ms_median']:.3f} ms, "
-                            f"{e['weight_GBps_best']:.1f} GB/s, "
-                            f"{e['GMACps_best']:.1f} GMAC/s"
-                            + (f"; baseline best {e['baseline']['ms_best']:.3f} ms"
-                               if base else ""))
-                    del packs, sets
+            for target, layout in ((t, lay) for t in targets for lay in layouts):
+                run_kernel(args, doc, lib, timing, dram, l3, ncpu, target, layout,
+                           T, N, K, x, packed, gamma, expect, io_bytes)
             if not args.no_openblas:
                 for cache in (["hot"] + ([] if args.no_cold else ["cold"])):
                     copies = copies_for(dense.nbytes, l3, cache == "cold")

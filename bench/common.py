@@ -54,7 +54,8 @@ def cpu_flags():
 
 
 def has_vnni():
-    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= cpu_flags()
+    """The x86-64-v4 row of CpuTargets.def: AVX-512 with VNNI and VBMI."""
+    return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512vbmi"} <= cpu_flags()
 
 
 def l3_bytes():

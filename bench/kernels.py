@@ -48,6 +48,9 @@ from common import log  # noqa: E402
 sys.path.insert(0, os.path.join(common.REPO, "python"))
 from bitttt_ref.packing import LAYOUTS, pack, row_bytes  # noqa: E402
 
+sys.path.insert(0, os.path.join(common.REPO, "python", "tests"))
+import cpu_targets  # noqa: E402
+
 TRANSLATE = "/usr/lib/llvm-22/bin/mlir-translate"
 DEFAULT_SHAPES = "2048x2048,4096x4096,11008x4096,16384x16384"
 
@@ -92,7 +95,7 @@ def compile_kernel(build, target, T, N, K, layout="i2_b128"):
         if "__kmpc_" in ir.stdout:
             raise RuntimeError("the kernel calls libomp (__kmpc_*): this bitttt-opt predates "
                                "the bitttt_exec entry ABI, rebuild it")
-        isa = [f"-march={target}"] + (["-mavx512vnni"] if target == "x86-64-v4" else [])
+        isa = cpu_targets.clang_flags(target)   # CpuTargets.def's CPU and features
         subprocess.run([common.CLANG, "-O3", *isa, "-shared", "-fPIC",
                         "-Wno-override-module", "-o", so + ".tmp", base + ".ll"],
                        check=True)

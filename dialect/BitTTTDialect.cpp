@@ -58,8 +58,9 @@ static LogicalResult verifyValueAttr(Operation *op, NamedAttribute attr) {
     StringRef p = part ? part.getValue() : "";
     StringRef l = layout ? layout.getValue() : "";
     ::bitttt::format::TernaryLayout ternaryLayout;
-    bool ternary = ::bitttt::format::parseTernaryLayout(l.str(), ternaryLayout) &&
-                   (p == "codes" || p == "scale");
+    bool ternary =
+        ::bitttt::format::parseTernaryLayout(l.str(), ternaryLayout) &&
+        (p == "codes" || p == "scale");
     bool head = weight && weight.getValue() == "lm_head.weight" &&
                 ((l == "lm_head_bf16" && p == "values") ||
                  (l == "lm_head_int8" &&

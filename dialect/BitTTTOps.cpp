@@ -543,6 +543,15 @@ LogicalResult RMSNormActQuantOp::verify() {
 // Kernel primitives
 //===----------------------------------------------------------------------===//
 
+LogicalResult LookupI8Op::verify() {
+  if (failed(verifyNoUnknownAttributes(*this)))
+    return failure();
+  if (getTable().size() != 256)
+    return emitOpError() << "table must have 256 entries, got "
+                         << getTable().size();
+  return success();
+}
+
 LogicalResult Dot2BitI8Op::verify() {
   if (failed(verifyNoUnknownAttributes(*this)))
     return failure();

@@ -310,8 +310,8 @@ Status validatePacked(const std::string &file, const std::string &weight,
   if (!parseTernaryLayout(layout.get<std::string>(), packedLayout))
     return Status::error(ErrorCode::Unsupported,
                          file + ": header field " + quote(field + ".layout") +
-                             " is " + layout.dump() + "; supported: " +
-                             ternaryLayoutNames());
+                             " is " + layout.dump() +
+                             "; supported: " + ternaryLayoutNames());
   std::vector<int64_t> codesShape = {
       int64_t(rows), packedRowBytes(packedLayout, int64_t(cols))};
   if (Status s = checkReference(file, field + ".codes", entry["codes"], lookup,

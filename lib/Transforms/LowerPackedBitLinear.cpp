@@ -5,8 +5,8 @@
 // `bitlinear_q` (the packed weight stays, for the target's tiled kernel,
 // lib/Target/X86/LowerTernaryMatmul.cpp); one with f32 activations and
 // `unpack_ternary` become loops over the unpacked codes (layout i2_b128 or
-// t5_b160, docs/packing.md), read through casts of the packed arguments to their
-// bytes that the target pass folds when it retypes the arguments.
+// t5_b160, docs/packing.md), read through casts of the packed arguments to
+// their bytes that the target pass folds when it retypes the arguments.
 //
 //===----------------------------------------------------------------------===//
 #include "bitttt/Dialect/BitTTTOps.h"

@@ -1,9 +1,9 @@
 //===- PackWeights.cpp - latent BitLinear weights → packed arguments ------===//
 //
 // An inference artifact takes ternary weights already packed (2 or 1.6 bits
-// each, the pass's `layout`) with their scale, not latent f32 matrices. For every function argument
-// named `bitttt.tensor = "W"` whose only uses are as BitLinear weights, this
-// pass replaces it by two arguments:
+// each, the pass's `layout`) with their scale, not latent f32 matrices. For
+// every function argument named `bitttt.tensor = "W"` whose only uses are as
+// BitLinear weights, this pass replaces it by two arguments:
 //   `!bitttt.packed_ternary<out x in> {bitttt.tensor = "W.codes",
 //        bitttt.packed = {weight = "W", part = "codes", layout = "i2_b128"}}`
 //   `tensor<f32>                      {bitttt.tensor = "W.scale",
@@ -96,9 +96,8 @@ bool PackWeightsPass::pack(func::FuncOp func, unsigned i,
   BlockArgument arg = entry.getArgument(i);
   auto type = cast<RankedTensorType>(arg.getType());
   MLIRContext *ctx = &getContext();
-  auto packedType =
-      PackedTernaryType::get(ctx, type.getDimSize(0), type.getDimSize(1),
-                             packedLayout);
+  auto packedType = PackedTernaryType::get(ctx, type.getDimSize(0),
+                                           type.getDimSize(1), packedLayout);
   auto scaleType = RankedTensorType::get({}, Float32Type::get(ctx));
   Location loc = arg.getLoc();
   if (failed(func.insertArgument(i + 1, scaleType, scaleAttrs, loc)) ||
@@ -199,10 +198,10 @@ void PackWeightsPass::runOnOperation() {
                   ctx,
                   {NamedAttribute("weight", name),
                    NamedAttribute("part", StringAttr::get(ctx, part)),
-                   NamedAttribute("layout",
-                                  StringAttr::get(ctx, ::bitttt::format::
-                                                           ternaryLayoutName(
-                                                               packedLayout)))}));
+                   NamedAttribute(
+                       "layout",
+                       StringAttr::get(ctx, ::bitttt::format::ternaryLayoutName(
+                                                packedLayout)))}));
         };
         auto partName = [&](StringRef part) {
           return NamedAttribute(

@@ -14,7 +14,8 @@ DEF = os.path.join(REPO, "include", "bitttt", "Target", "X86", "CpuTargets.def")
 # bitttt_cpu_feature names (REQUIRES column) → Linux /proc/cpuinfo flags.
 _CPUINFO_FLAG = {"AVX2": "avx2", "FMA": "fma", "AVX512F": "avx512f",
                  "AVX512BW": "avx512bw", "AVX512VL": "avx512vl",
-                 "AVX512VNNI": "avx512_vnni", "AVXVNNI": "avx_vnni"}
+                 "AVX512VNNI": "avx512_vnni", "AVXVNNI": "avx_vnni",
+                 "AVX512VBMI": "avx512vbmi"}
 
 _ROW = re.compile(r'^BITTTT_X86_TARGET\(\s*"([^"]+)",\s*"([^"]+)",\s*"([^"]*)",'
                   r'\s*(\d+),\s*(\w+),\s*(\d+),\s*(\d+),\s*(\d+),\s*([^)]*)\)', re.M | re.S)

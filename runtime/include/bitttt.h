@@ -57,6 +57,7 @@ typedef enum bitttt_cpu_feature {
   BITTTT_CPU_AVX512VL = 1u << 4,
   BITTTT_CPU_AVX512VNNI = 1u << 5,
   BITTTT_CPU_AVXVNNI = 1u << 6,
+  BITTTT_CPU_AVX512VBMI = 1u << 7,
 } bitttt_cpu_feature;
 
 /* Bit set of bitttt_cpu_feature this CPU and OS support (the OS must save
@@ -489,8 +490,8 @@ BITTTT_API bitttt_status bitttt_trainer_accumulate(bitttt_trainer *trainer,
  * learning rate `lr`; `grad_norm` receives their global norm before
  * clipping. A non-finite gradient is refused (BITTTT_ERR_INVALID_ARGUMENT)
  * before anything is updated. */
-BITTTT_API bitttt_status bitttt_trainer_apply(bitttt_trainer *trainer,
-                                              float lr, float *grad_norm);
+BITTTT_API bitttt_status bitttt_trainer_apply(bitttt_trainer *trainer, float lr,
+                                              float *grad_norm);
 /* accumulate + apply on one batch. */
 BITTTT_API bitttt_status bitttt_trainer_step(bitttt_trainer *trainer,
                                              const int32_t *tokens, float lr,
@@ -504,18 +505,14 @@ BITTTT_API bitttt_status bitttt_trainer_loss(bitttt_trainer *trainer,
  * (`n_tokens` ids of `token_bytes` 2 or 4 bytes each, little endian) with
  * the trainer's generator into `out` (windows x (context + 1) int32):
  * offset = next() % (n_tokens - context), as docs/training.md. */
-BITTTT_API bitttt_status bitttt_trainer_draw_windows(bitttt_trainer *trainer,
-                                                     const void *tokens,
-                                                     int64_t n_tokens,
-                                                     int32_t token_bytes,
-                                                     int32_t *out,
-                                                     int64_t windows);
+BITTTT_API bitttt_status bitttt_trainer_draw_windows(
+    bitttt_trainer *trainer, const void *tokens, int64_t n_tokens,
+    int32_t token_bytes, int32_t *out, int64_t windows);
 /* Writes a checkpoint `dir`/`file` atomically: parameters, moments, step,
  * windows drawn, generator state, the model config and the caller's
  * `extra_json` (a JSON object, or NULL), with checksums. */
 BITTTT_API bitttt_status bitttt_trainer_save(const bitttt_trainer *trainer,
-                                             const char *dir,
-                                             const char *file,
+                                             const char *dir, const char *file,
                                              const char *extra_json);
 /* Restores a checkpoint written by bitttt_trainer_save for the same config
  * and shapes (else BITTTT_ERR_INVALID_ARGUMENT naming the first field that

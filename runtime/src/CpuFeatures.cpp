@@ -47,6 +47,8 @@ uint32_t detect() {
       features |= BITTTT_CPU_AVX512VL;
     if (c & (1u << 11))
       features |= BITTTT_CPU_AVX512VNNI;
+    if (c & (1u << 1))
+      features |= BITTTT_CPU_AVX512VBMI;
   }
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)))
     features |= BITTTT_CPU_AVXVNNI;
@@ -72,7 +74,8 @@ static_assert(feature::AVX2 == BITTTT_CPU_AVX2 &&
                   feature::AVX512BW == BITTTT_CPU_AVX512BW &&
                   feature::AVX512VL == BITTTT_CPU_AVX512VL &&
                   feature::AVX512VNNI == BITTTT_CPU_AVX512VNNI &&
-                  feature::AVXVNNI == BITTTT_CPU_AVXVNNI,
+                  feature::AVXVNNI == BITTTT_CPU_AVXVNNI &&
+                  feature::AVX512VBMI == BITTTT_CPU_AVX512VBMI,
               "CpuTarget.h's feature bits are bitttt_cpu_feature's");
 
 const char *bitttt_cpu_target(void) {

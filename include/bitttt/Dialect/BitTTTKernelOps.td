@@ -62,6 +62,31 @@ def BitTTT_Dot2BitI8Op : BitTTT_Op<"dot_2bit_i8",
   let hasVerifier = 1;
 }
 
+def BitTTT_Vec64xI8 : Type<
+    CPred<"$_self == ::mlir::VectorType::get({64}, "
+          "::mlir::IntegerType::get($_self.getContext(), 8))">,
+    "vector<64xi8>">,
+    BuildableType<"::mlir::VectorType::get({64}, $_builder.getI8Type())">;
+
+def BitTTT_LookupI8Op : BitTTT_Op<"lookup_i8", [Pure]> {
+  let summary = "look each byte up in a 256-entry byte table";
+  let description = [{
+    `result[i] = table[zext(index[i])]` for a constant 256-entry `table`.
+    `bitttt-lower-x86-dot` turns it into two `vpermi2b` (128 entries each,
+    the low 7 bits of the index) and a select by the index's top bit, so
+    only targets with AVX-512 VBMI take it. The t5_b160 kernel decodes its
+    5-weights-per-byte codes with it (docs/packing.md).
+
+    ```mlir
+    %r = bitttt.lookup_i8 %q, [0, 0, ..., 2] : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins BitTTT_Vec64xI8:$index, DenseI8ArrayAttr:$table);
+  let results = (outs BitTTT_Vec64xI8:$result);
+  let assemblyFormat = "$index `,` $table attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def BitTTT_DotU8I8Op : BitTTT_Op<"dot_u8_i8", [Pure]> {
   let summary = "accumulate unsigned-by-signed int8 dot products (VNNI)";
   let description = [{

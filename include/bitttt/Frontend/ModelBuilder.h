@@ -93,9 +93,9 @@ llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
 
 /// Checks the checkpoint against expectedWeights(config): every tensor is
 /// present with dtype F32 and the expected shape (or, when `packed` lists
-/// it, as codes in its layout + scale of that shape; or, for lm_head.weight when
-/// `lmHead` is the format of `lmHeadSource`, as its parts), and there is no
-/// other (compiled artifacts excepted when recompiling a .bitt).
+/// it, as codes in its layout + scale of that shape; or, for lm_head.weight
+/// when `lmHead` is the format of `lmHeadSource`, as its parts), and there is
+/// no other (compiled artifacts excepted when recompiling a .bitt).
 llvm::Error
 checkCheckpoint(const ModelConfig &config, const format::BittFile &checkpoint,
                 const PackedSources *packed = nullptr,

@@ -113,8 +113,8 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
     // Already packed (a .bitt recompiled): copy the part as it is.
     const PackedSource &src = source->second;
     if (src.layout != layout)
-      return makeError(where + ": '" + latent + "' in " +
-                       c.checkpoint->path() + " is packed in layout " +
+      return makeError(where + ": '" + latent + "' in " + c.checkpoint->path() +
+                       " is packed in layout " +
                        format::ternaryLayoutName(src.layout) +
                        ", the code reads " + b.packedLayout);
     const format::TensorInfo *t =
@@ -154,8 +154,7 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
         {b.name, "U8", shape, nullptr, uint64_t(shape[0] * shape[1])});
     tensors.back().produce = [p, layout](void *out) {
       format::packTernaryCodes(p->weight->data, p->rows(), p->cols(),
-                               p->scale(), static_cast<uint8_t *>(out),
-                               layout);
+                               p->scale(), static_cast<uint8_t *>(out), layout);
       p->file->release(*p->weight);
       return format::Status::ok();
     };

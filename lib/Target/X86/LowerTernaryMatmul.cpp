@@ -7,11 +7,11 @@
 // Register tiles (docs/packing.md, "Kernel tiles"): the rows run in an
 // scf.forall over tiles of MM_ROWS rows (the runtime's threads), the tokens
 // in tiles of MM_TOKENS inside; per step of DOT_BYTES code bytes (one or
-// two 32-byte blocks of 128 or 160 weights), each row's codes are loaded and unpacked once and
-// used by every token of the tile, each token's activations loaded once and
-// used by every row, with one accumulator per (row, token, weight). The
-// tile's codes (MM_ROWS · row bytes) stay in L1 while its token tiles
-// stream the activations. Remainder rows and tokens get their own smaller
+// two 32-byte blocks of 128 or 160 weights), each row's codes are loaded and
+// unpacked once and used by every token of the tile, each token's activations
+// loaded once and used by every row, with one accumulator per (row, token,
+// weight). The tile's codes (MM_ROWS · row bytes) stay in L1 while its token
+// tiles stream the activations. Remainder rows and tokens get their own smaller
 // static tiles; the last, partial step reads with masks (zeros past the
 // row end, where the padding codes then add nothing to Σ q·x − Σ x).
 // Tile sizes and vector width come from the target's CpuTargets.def row.
@@ -53,13 +53,14 @@ struct Geometry {
   format::TernaryLayout layout;
   int64_t blockWeights; ///< 128 (i2_b128) or 160 (t5_b160)
   int64_t subVectors;   ///< 32-code vectors per block: 4 or 5
-  int64_t cols;     ///< K
-  int64_t perStep;  ///< 32-byte blocks per dot vector (1 or 2)
-  int64_t steps;    ///< whole in-bounds steps per row
-  bool maskedStep;  ///< one more step that reads with masks
-  bool chained;     ///< accumulate every pair into its accumulator
-  VectorType bytes; ///< vector<32·perStep x i8>
-  VectorType acc;   ///< vector<8·perStep x i32>
+  int64_t cols;         ///< K
+  int64_t perStep;      ///< 32-byte blocks per dot vector (1 or 2)
+  bool lut;             ///< t5_b160 decoded by vpermi2b tables (AVX-512 VBMI)
+  int64_t steps;        ///< whole in-bounds steps per row
+  bool maskedStep;      ///< one more step that reads with masks
+  bool chained;         ///< accumulate every pair into its accumulator
+  VectorType bytes;     ///< vector<32·perStep x i8>
+  VectorType acc;       ///< vector<8·perStep x i32>
 };
 
 Value constIndex(ImplicitLocOpBuilder &b, int64_t v) {
@@ -128,6 +129,40 @@ Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols,
       });
 }
 
+/// t5_b160 with AVX-512 VBMI: two 256-entry byte tables indexed by the code
+/// byte q (`bitttt.lookup_i8`: two `vpermi2b` and a select each): one gives
+/// code 0, the other codes 1..4 in 2-bit fields, which then unpack as
+/// i2_b128's do. ~14 vector ops per 64 code bytes against
+/// ~35 for the compare chain.
+SmallVector<Value, 5> lookupCodes(ImplicitLocOpBuilder &b, const Geometry &g,
+                                  Value packed) {
+  auto code = [](unsigned q, int k) {
+    unsigned m = q;
+    for (int i = 0; i < k; ++i)
+      m = (m * 3) & 255;
+    return (3 * m) >> 8;
+  };
+  auto lookup = [&](auto entry) -> Value {
+    SmallVector<int8_t> table;
+    for (unsigned q = 0; q < 256; ++q)
+      table.push_back(int8_t(entry(q)));
+    return LookupI8Op::create(b, g.bytes, packed, b.getDenseI8ArrayAttr(table));
+  };
+  Value first = lookup([&](unsigned q) { return code(q, 0); });
+  Value rest = lookup([&](unsigned q) {
+    return code(q, 1) | code(q, 2) << 2 | code(q, 3) << 4 | code(q, 4) << 6;
+  });
+  SmallVector<Value, 5> codes = {first};
+  Value three = splatI8(b, g.bytes, 3);
+  for (int64_t k = 0; k < 4; ++k) {
+    Value q =
+        k ? Value(arith::ShRUIOp::create(b, rest, splatI8(b, g.bytes, 2 * k)))
+          : rest;
+    codes.push_back(k == 3 ? q : Value(arith::AndIOp::create(b, q, three)));
+  }
+  return codes;
+}
+
 /// The unpacked code vectors (codes 0, 1, 2 as bytes) of row `r` of `w`
 /// at step `step`, one per sub-vector. i2_b128: (v >> 2k) & 3. t5_b160
 /// (docs/packing.md): with s = v ^ 0x80 as signed bytes, code k is
@@ -152,6 +187,8 @@ SmallVector<Value, 5> loadCodes(ImplicitLocOpBuilder &b, const Geometry &g,
     }
     return codes;
   }
+  if (g.lut)
+    return lookupCodes(b, g, packed);
   Value s = arith::XOrIOp::create(b, packed, splatI8(b, g.bytes, -128));
   Value lo = splatI8(b, g.bytes, -43), hi = splatI8(b, g.bytes, 42);
   Value zero = splatI8(b, g.bytes, 0), one = splatI8(b, g.bytes, 1),
@@ -172,8 +209,8 @@ SmallVector<Value, 5> loadCodes(ImplicitLocOpBuilder &b, const Geometry &g,
     // AVX2: the compares give 0 / -1 bytes; 0 - a - c (blends cost more).
     Value ma = arith::ExtSIOp::create(b, g.bytes, a);
     Value mc = arith::ExtSIOp::create(b, g.bytes, c);
-    codes.push_back(arith::SubIOp::create(
-        b, arith::SubIOp::create(b, zero, ma), mc));
+    codes.push_back(
+        arith::SubIOp::create(b, arith::SubIOp::create(b, zero, ma), mc));
   }
   return codes;
 }
@@ -279,6 +316,8 @@ Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
   g.subVectors = g.blockWeights / 32;
   g.cols = cols;
   g.perStep = cpu.dotBytes / kBlockBytes;
+  g.lut = layout == format::TernaryLayout::T5B160 && cpu.dotBytes == 64 &&
+          StringRef(cpu.llvmFeatures).contains("+avx512vbmi");
   int64_t fullBlocks = cols / g.blockWeights;
   g.steps = fullBlocks / g.perStep;
   g.maskedStep = fullBlocks % g.perStep != 0 || cols % g.blockWeights != 0;

@@ -98,6 +98,27 @@ Value lowerI8I8(ImplicitLocOpBuilder &b, DotI8I8Op op, bool vnni) {
   return arith::AddIOp::create(b, op.getAcc(), wide);
 }
 
+/// A 256-entry byte table (AVX-512 VBMI): vpermi2b over entries 0..127 and
+/// over 128..255 (each reads the index's low 7 bits), the index's sign bit
+/// choosing between them.
+Value lowerLookup(ImplicitLocOpBuilder &b, LookupI8Op op) {
+  auto type = cast<VectorType>(op.getType());
+  ArrayRef<int8_t> table = op.getTable();
+  auto part = [&](int64_t i) -> Value {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, table.slice(64 * i, 64)));
+  };
+  auto half = [&](int64_t i) {
+    return intrinsic(b, type, "llvm.x86.avx512.vpermi2var.qi.512",
+                     {part(i), op.getIndex(), part(i + 1)});
+  };
+  Value zero = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+  Value high =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::slt, op.getIndex(), zero);
+  return arith::SelectOp::create(b, high, half(2), half(0));
+}
+
 struct LowerX86DotPass
     : mlir::bitttt::impl::BitTTTLowerX86DotBase<LowerX86DotPass> {
   using BitTTTLowerX86DotBase::BitTTTLowerX86DotBase;
@@ -127,6 +148,20 @@ struct LowerX86DotPass
       op.replaceAllUsesWith(lowerI8I8(b, op, vnni));
       op.erase();
     });
+    bool vbmi = StringRef(cpu->llvmFeatures).contains("+avx512vbmi");
+    WalkResult lookups = getOperation()->walk([&](LookupI8Op op) {
+      if (!vbmi) {
+        op.emitOpError() << "needs AVX-512 VBMI (vpermi2b); " << cpu->name
+                         << " has none";
+        return WalkResult::interrupt();
+      }
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      op.replaceAllUsesWith(lowerLookup(b, op));
+      op.erase();
+      return WalkResult::advance();
+    });
+    if (lookups.wasInterrupted())
+      return signalPassFailure();
     WalkResult result = getOperation()->walk([&](DotU8I8Op op) {
       if (!vnni) {
         op.emitOpError() << "needs a VNNI target (vpdpbusd); " << cpu->name

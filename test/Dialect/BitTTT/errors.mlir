@@ -952,3 +952,11 @@ func.func @embedding_grad_ids(%g: tensor<8x32xf32>, %ids: tensor<7xi32>) -> tens
 
 // expected-error @+1 {{unknown packed_ternary layout 'i3_b99'; expected i2_b128|t5_b160}}
 func.func private @bad_layout(!bitttt.packed_ternary<4x8, i3_b99>)
+
+// -----
+
+func.func @lookup_short(%q: vector<64xi8>) -> vector<64xi8> {
+  // expected-error @+1 {{table must have 256 entries, got 3}}
+  %r = bitttt.lookup_i8 %q, [0, 1, 2] : vector<64xi8>
+  return %r : vector<64xi8>
+}

@@ -45,6 +45,7 @@ TEST(CpuFeatures, MatchLinuxCpuinfo) {
   EXPECT_EQ(bool(f & BITTTT_CPU_AVX512VL), has("avx512vl"));
   EXPECT_EQ(bool(f & BITTTT_CPU_AVX512VNNI), has("avx512_vnni"));
   EXPECT_EQ(bool(f & BITTTT_CPU_AVXVNNI), has("avx_vnni"));
+  EXPECT_EQ(bool(f & BITTTT_CPU_AVX512VBMI), has("avx512vbmi"));
 }
 
 TEST(CpuFeatures, TargetFollowsFeatures) {
@@ -52,7 +53,8 @@ TEST(CpuFeatures, TargetFollowsFeatures) {
   const char *target = bitttt_cpu_target();
   bool v3 = (f & BITTTT_CPU_AVX2) && (f & BITTTT_CPU_FMA);
   bool v4 = v3 && (f & BITTTT_CPU_AVX512F) && (f & BITTTT_CPU_AVX512BW) &&
-            (f & BITTTT_CPU_AVX512VL) && (f & BITTTT_CPU_AVX512VNNI);
+            (f & BITTTT_CPU_AVX512VL) && (f & BITTTT_CPU_AVX512VNNI) &&
+            (f & BITTTT_CPU_AVX512VBMI);
   if (v4) {
     EXPECT_STREQ(target, "x86-64-v4");
   } else if (v3) {

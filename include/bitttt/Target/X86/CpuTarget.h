@@ -25,7 +25,7 @@ enum class DotKind {
 namespace feature {
 constexpr uint32_t AVX2 = 1u << 0, FMA = 1u << 1, AVX512F = 1u << 2,
                    AVX512BW = 1u << 3, AVX512VL = 1u << 4, AVX512VNNI = 1u << 5,
-                   AVXVNNI = 1u << 6;
+                   AVXVNNI = 1u << 6, AVX512VBMI = 1u << 7;
 } // namespace feature
 
 struct CpuTarget {

@@ -113,7 +113,7 @@ def BitTTTLowerTernaryMatmul
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
-    "mlir::vector::VectorDialect"
+    "mlir::vector::VectorDialect", "mlir::LLVM::LLVMDialect"
   ];
 }
 

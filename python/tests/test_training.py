@@ -430,7 +430,7 @@ def reference_nll(model_dir, ids):
     return float(nll.mean()), len(ids) - 1
 
 
-@pytest.mark.parametrize("name", ["linear-f32", "linear-int8", "seed-int8"])
+@pytest.mark.parametrize("name", ["linear-f32", "linear-int8", "seed-int8", "linear-int8-t5"])
 def test_exported_model_is_the_trained_one(built, data, tmp_path, name):
     b = built[name]
     out = str(tmp_path / "E")

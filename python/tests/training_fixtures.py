@@ -40,7 +40,11 @@ CONFIGS = {
     "linear-f32": _config(_LINEAR, 0),
     "seed-int8": _config(_SEED, 8),
     "seed-f32": _config(_SEED, 0),
+    # The same model packed 5 weights per byte (docs/packing.md): export
+    # repacks the trained weights in the layout the artifact reads.
+    "linear-int8-t5": _config(_LINEAR, 8),
 }
+COMPILE_FLAGS = {"linear-int8-t5": ["--weight-format=t5_b160"]}
 INIT_SEED = 7
 
 
@@ -66,7 +70,7 @@ def build_all(root, names=None):
         BitTTTModel(Config.from_dict(cfg)).init_random(INIT_SEED).save_pretrained(model_dir)
         path = os.path.join(root, f"{name}.bitt")
         cmd = [bitt_runner.COMPILE, model_dir, "--train", f"--batch={B}", f"--context={T}",
-               "-o", path, f"--target={TARGET}"]
+               "-o", path, f"--target={TARGET}", *COMPILE_FLAGS.get(name, [])]
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)))
         out[name] = Built(name, cfg, model_dir, path)

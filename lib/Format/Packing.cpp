@@ -70,7 +70,7 @@ void packTernaryCodes(const void *data, int64_t rows, int64_t cols, float scale,
   // round-to-nearest-even: what std::nearbyint gives, vectorizable. Larger
   // |x|, ±inf and NaN keep their sign (NaN stays NaN) and so clamp alike.
   constexpr float kRound = 12582912.0f; // 1.5 · 2^23
-  float q[160];
+  float q[kMaxBlockWeights];
   for (int64_t r = 0; r < rows; ++r) {
     const unsigned char *src = p + r * cols * int64_t(sizeof(float));
     uint8_t *row = out + r * rowBytes;

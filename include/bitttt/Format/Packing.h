@@ -29,9 +29,10 @@ const char *ternaryLayoutNames();
 
 /// Weights per block (128 or 160); every layout's block is 32 bytes.
 inline constexpr int64_t kTernaryBlockBytes = 32;
-inline int64_t blockWeights(TernaryLayout layout) {
+constexpr int64_t blockWeights(TernaryLayout layout) {
   return layout == TernaryLayout::T5B160 ? 160 : 128;
 }
+inline constexpr int64_t kMaxBlockWeights = 160;
 /// Bytes of one packed row of `cols` weights: 32 · ceil(cols / block).
 inline int64_t packedRowBytes(TernaryLayout layout, int64_t cols) {
   int64_t n = blockWeights(layout);

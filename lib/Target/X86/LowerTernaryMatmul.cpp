@@ -129,6 +129,18 @@ Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols,
       });
 }
 
+/// The four 2-bit fields of each byte of `v`, (v >> 2k) & 3 for k = 0..3,
+/// appended to `codes` (the top field needs no mask).
+void unpack2BitFields(ImplicitLocOpBuilder &b, const Geometry &g, Value v,
+                      SmallVectorImpl<Value> &codes) {
+  Value three = splatI8(b, g.bytes, 3);
+  for (int64_t k = 0; k < 4; ++k) {
+    Value q =
+        k ? Value(arith::ShRUIOp::create(b, v, splatI8(b, g.bytes, 2 * k))) : v;
+    codes.push_back(k == 3 ? q : Value(arith::AndIOp::create(b, q, three)));
+  }
+}
+
 /// t5_b160 with AVX-512 VBMI: two 256-entry byte tables indexed by the code
 /// byte q (`bitttt.lookup_i8`: two `vpermi2b` and a select each): one gives
 /// code 0, the other codes 1..4 in 2-bit fields, which then unpack as
@@ -153,13 +165,7 @@ SmallVector<Value, 5> lookupCodes(ImplicitLocOpBuilder &b, const Geometry &g,
     return code(q, 1) | code(q, 2) << 2 | code(q, 3) << 4 | code(q, 4) << 6;
   });
   SmallVector<Value, 5> codes = {first};
-  Value three = splatI8(b, g.bytes, 3);
-  for (int64_t k = 0; k < 4; ++k) {
-    Value q =
-        k ? Value(arith::ShRUIOp::create(b, rest, splatI8(b, g.bytes, 2 * k)))
-          : rest;
-    codes.push_back(k == 3 ? q : Value(arith::AndIOp::create(b, q, three)));
-  }
+  unpack2BitFields(b, g, rest, codes);
   return codes;
 }
 
@@ -178,13 +184,7 @@ SmallVector<Value, 5> loadCodes(ImplicitLocOpBuilder &b, const Geometry &g,
       b, g.bytes, w, ValueRange{r, off}, pad, ArrayRef<bool>{inBounds});
   SmallVector<Value, 5> codes;
   if (g.layout == format::TernaryLayout::I2B128) {
-    Value three = splatI8(b, g.bytes, 3);
-    for (int64_t k = 0; k < g.subVectors; ++k) {
-      Value q = k ? Value(arith::ShRUIOp::create(b, packed,
-                                                 splatI8(b, g.bytes, 2 * k)))
-                  : packed;
-      codes.push_back(arith::AndIOp::create(b, q, three));
-    }
+    unpack2BitFields(b, g, packed, codes);
     return codes;
   }
   if (g.lut)
@@ -317,7 +317,7 @@ Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
   g.cols = cols;
   g.perStep = cpu.dotBytes / kBlockBytes;
   g.lut = layout == format::TernaryLayout::T5B160 && cpu.dotBytes == 64 &&
-          StringRef(cpu.llvmFeatures).contains("+avx512vbmi");
+          (cpu.requires & ::bitttt::x86::feature::AVX512VBMI);
   int64_t fullBlocks = cols / g.blockWeights;
   g.steps = fullBlocks / g.perStep;
   g.maskedStep = fullBlocks % g.perStep != 0 || cols % g.blockWeights != 0;

@@ -148,7 +148,7 @@ struct LowerX86DotPass
       op.replaceAllUsesWith(lowerI8I8(b, op, vnni));
       op.erase();
     });
-    bool vbmi = StringRef(cpu->llvmFeatures).contains("+avx512vbmi");
+    bool vbmi = cpu->requires & ::bitttt::x86::feature::AVX512VBMI;
     WalkResult lookups = getOperation()->walk([&](LookupI8Op op) {
       if (!vbmi) {
         op.emitOpError() << "needs AVX-512 VBMI (vpermi2b); " << cpu->name

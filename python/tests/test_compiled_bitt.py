@@ -68,6 +68,24 @@ def test_packed_weights_are_the_reference_quantizer_and_packing(compiled, layout
         assert latent not in tensors                          # the latent is not stored
 
 
+def test_artifacts_export_only_the_entry_points(compiled, tmp_path):
+    """Each target's shared object exports the entry point of every function
+    the header lists and the ABI description, nothing else: the model and
+    per-layer functions are internal (llvm-nm of the extracted object)."""
+    d, path = compiled
+    _, header, tensors, _ = bitt.read(path)
+    meta = header["bitttt"]
+    want = {"bitttt_abi"} | {f["symbol"] for f in meta["functions"].values()}
+    assert len(want) == 1 + len(meta["functions"]) >= 3
+    for target, artifact in meta["artifacts"].items():
+        so = tmp_path / f"{target}.so"
+        so.write_bytes(tensors[artifact["tensor"]].numpy().tobytes())
+        out = subprocess.run(["/usr/lib/llvm-22/bin/llvm-nm", "-D", "--defined-only",
+                              "--format=just-symbols", str(so)],
+                             capture_output=True, text=True, check=True).stdout
+        assert set(out.split()) == want, target
+
+
 def rewrite(src, dst, edit_header=None, edit_st=None):
     """Copies a v2 .bitt with its BITT header and/or safetensors header
     edited; both are re-padded, the data section is kept byte for byte."""

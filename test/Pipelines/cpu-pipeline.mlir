@@ -19,7 +19,7 @@
 // outlined into @packed_loop0 over [begin, end), and @packed takes the
 // exec and calls exec->parallel_for(ctx, rows, body, closure), or the body
 // itself over [0, rows) when exec or its parallel_for is NULL.
-// CHECK-LABEL: llvm.func @packed(
+// CHECK-LABEL: llvm.func internal @packed(
 // CHECK-SAME: %{{.*}}: !llvm.ptr {bitttt.exec})
 // CHECK-DAG: llvm.alloca
 // CHECK-DAG: llvm.mlir.addressof @packed_loop0
@@ -33,11 +33,11 @@
 // CHECK-LABEL: llvm.func internal @packed_loop0(
 // CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
-// CHECK-LABEL: llvm.func @block(
+// CHECK-LABEL: llvm.func internal @block(
 // CHECK-LABEL: llvm.func @bitttt_entry_block(
 // CHECK-SAME: %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 
-// SEQ-LABEL: llvm.func @packed(
+// SEQ-LABEL: llvm.func internal @packed(
 // SEQ-NOT: bitttt.exec
 // SEQ-NOT: @packed_loop0
 // SEQ: llvm.func @bitttt_entry_packed(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)

@@ -25,9 +25,9 @@
 // CLEAN-NOT: memrefCopy
 
 // The three training functions and an entry point for each.
-// CHECK-DAG: llvm.func @train_grad(
-// CHECK-DAG: llvm.func @train_apply(
-// CHECK-DAG: llvm.func @train_step(
+// CHECK-DAG: llvm.func internal @train_grad(
+// CHECK-DAG: llvm.func internal @train_apply(
+// CHECK-DAG: llvm.func internal @train_step(
 // CHECK-DAG: llvm.func @bitttt_entry_train_grad(%{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)
 // CHECK-DAG: llvm.func @bitttt_entry_train_apply(%{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)
 // CHECK-DAG: llvm.func @bitttt_entry_train_step(%{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)

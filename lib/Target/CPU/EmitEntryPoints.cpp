@@ -199,6 +199,20 @@ struct EmitEntryPointsPass
       func::CallOp::create(b, func, args);
       func::ReturnOp::create(b);
     }
+    // Only the entry points and the description leave the artifact. The
+    // wrapped functions and the functions they call get internal linkage:
+    // LLVM then inlines each wrapped function into its one entry instead of
+    // lowering a call that passes every buffer as a memref descriptor
+    // (thousands of arguments: seconds of instruction selection on a
+    // 20-layer model), and the per-layer functions are not exported.
+    for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+      bool wrapped = llvm::is_contained(targets, func);
+      if (func.isExternal() || (func.isPublic() && !wrapped))
+        continue;
+      func.setPrivate();
+      func->setAttr("llvm.linkage",
+                    LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+    }
     if (module.lookupSymbol(::bitttt::entryAbiSymbol())) {
       module.emitError() << "'" << ::bitttt::entryAbiSymbol()
                          << "' already exists";

@@ -320,7 +320,11 @@ LogicalResult Outliner::outline(scf::ParallelOp loop, unsigned index) {
       },
       [&](OpBuilder &ob, Location l) {
         ImplicitLocOpBuilder eb(l, ob);
-        func::CallOp::create(eb, body, ValueRange{closure, zero64, n64});
+        // Not inlined: a copy of the body here would double the code LLVM
+        // optimizes and generates for every parallel loop (compile time).
+        auto call =
+            func::CallOp::create(eb, body, ValueRange{closure, zero64, n64});
+        call.setNoInline(true);
         scf::YieldOp::create(eb);
       });
   loop.erase();

@@ -1,6 +1,7 @@
 // RUN: bitttt-opt %s --bitttt-emit-entry-points | FileCheck %s
 
-// CHECK-LABEL: func.func @f(
+// The wrapped function stays, internal to the artifact: only entries leave it.
+// CHECK-LABEL: func.func private @f({{.*}} attributes {llvm.linkage = #llvm.linkage<internal>}
 // CHECK-LABEL: func.func @bitttt_entry_f(%{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)
 // Buffer 0: a rank-2 memref, descriptor {p, p, 0, [4, 8], [8, 1]}.
 // CHECK: %[[S0:.*]] = llvm.getelementptr %{{.*}}[0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr

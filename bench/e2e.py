@@ -340,6 +340,14 @@ def time_cli(run_bin, path, target, chunk, prefill_chunks, decode_tokens, reps, 
     return summarize_cli(run_bin, runs)
 
 
+def same_flags(compile_bin, flags):
+    """Our compile flags that the (older) baseline compiler also knows: the
+    baseline gets the same LM head and weight format where it has the
+    option, and its default where it does not (an older build)."""
+    text = subprocess.run([compile_bin, "--help"], capture_output=True, text=True).stdout
+    return [f for f in flags if f.split("=")[0] + "=" in text]
+
+
 def time_cli_against(baseline, ours, target, chunk, prefill_chunks, decode_tokens, reps,
                      threads):
     """The baseline build and ours interleaved (A, B, A, B, ...) on the same
@@ -415,9 +423,10 @@ def bench_config(name, cfg, args, dram, run_bin):
         log(f"[e2e] {name}:   {secs:.1f} s, checkpoint {res['checkpoint_bytes']/1e9:.2f} GB")
         compile_bin = os.path.join(args.build, "bin", "bitttt-compile")
         log(f"[e2e] {name}: bitttt-compile...")
-        _, secs, rss = run_timed([compile_bin, model_dir, "-o", bitt_path,
-                                  f"--lm-head={args.lm_head}"])
+        flags = [f"--lm-head={args.lm_head}", f"--weight-format={args.weight_format}"]
+        _, secs, rss = run_timed([compile_bin, model_dir, "-o", bitt_path, *flags])
         res["lm_head_format"] = args.lm_head
+        res["weight_format"] = args.weight_format
         res["compile_seconds"] = round(secs, 2)
         res["compile_peak_rss_bytes"] = rss
         res["bitt_bytes"] = os.path.getsize(bitt_path)
@@ -425,10 +434,13 @@ def bench_config(name, cfg, args, dram, run_bin):
         baseline = None
         if args.baseline_build:
             base_bitt = os.path.join(d, "baseline.bitt")
-            log(f"[e2e] {name}: baseline bitttt-compile ({args.baseline_build})...")
-            _, secs, _ = run_timed([os.path.join(args.baseline_build, "bin", "bitttt-compile"),
-                                    model_dir, "-o", base_bitt])
+            base_compile = os.path.join(args.baseline_build, "bin", "bitttt-compile")
+            base_flags = same_flags(base_compile, flags)
+            log(f"[e2e] {name}: baseline bitttt-compile ({args.baseline_build}) "
+                f"{' '.join(base_flags)}...")
+            _, secs, _ = run_timed([base_compile, model_dir, "-o", base_bitt, *base_flags])
             res["baseline_compile_seconds"] = round(secs, 2)
+            res["baseline_compile_flags"] = base_flags
             base_env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(args.baseline_build, "lib"))
             baseline = (os.path.join(args.baseline_build, "bin", "bitttt-run"), base_bitt,
                         base_env)
@@ -525,8 +537,11 @@ def main():
                          "to time in the same run, interleaved with ours (cli runner): "
                          "before/after comparisons")
     ap.add_argument("--lm-head", default="f32", choices=["f32", "bf16", "int8"],
-                    help="bitttt-compile --lm-head of our build (default f32; the "
-                         "baseline build is compiled with its default)")
+                    help="bitttt-compile --lm-head (default f32; the baseline build "
+                         "gets the same where it has the option)")
+    ap.add_argument("--weight-format", default="i2_b128", choices=["i2_b128", "t5_b160"],
+                    help="bitttt-compile --weight-format (default i2_b128; the baseline "
+                         "gets the same where it has the option)")
     ap.add_argument("--runner", choices=["auto", "cli", "python", "both"], default="auto")
     ap.add_argument("--configs", default="small,large", help="small,mid,large")
     ap.add_argument("--skip-large", action="store_true", help="only the small config")

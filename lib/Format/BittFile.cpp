@@ -80,17 +80,8 @@ Status BittFile::open(const std::string &path, std::unique_ptr<BittFile> &out) {
   try {
     std::unique_ptr<BittFile> file(new BittFile());
     file->path_ = path;
-    file->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (file->fd_ < 0)
-      return Status::error(ErrorCode::IO,
-                           path + ": cannot open: " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(file->fd_, &st) != 0)
-      return Status::error(ErrorCode::IO,
-                           path + ": cannot stat: " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode))
-      return Status::error(ErrorCode::IO, path + ": not a regular file");
-    file->size_ = uint64_t(st.st_size);
+    if (Status s = openRegularFile(path, file->fd_, file->size_); !s)
+      return s;
     if (file->size_ == 0)
       return formatError(path, "truncated: the file is empty");
     void *map =
@@ -246,15 +237,34 @@ Status copyAsBittV2(const std::string &src, const std::string &dst) {
   }
 }
 
-Status readFile(const std::string &path, std::string &out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::error(ErrorCode::IO,
-                         path + ": cannot open: " + std::strerror(errno));
+namespace {
+
+const char *fileKind(mode_t mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "not a regular file";
+}
+
+/// Reads from `fd` until end of file or `limit` bytes; closes `fd`.
+Status readAll(const std::string &path, int fd, uint64_t limit,
+               bool limitIsError, std::string &out) {
   out.clear();
   char buffer[1 << 16];
   for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    size_t want = sizeof buffer;
+    if (limitIsError ? out.size() > limit : out.size() >= limit)
+      break;
+    if (!limitIsError && limit - out.size() < want)
+      want = size_t(limit - out.size());
+    ssize_t n = ::read(fd, buffer, want);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -268,7 +278,56 @@ Status readFile(const std::string &path, std::string &out) {
     out.append(buffer, size_t(n));
   }
   ::close(fd);
+  if (limitIsError && out.size() > limit) {
+    out.clear();
+    return Status::error(ErrorCode::InvalidArgument,
+                         path + ": more than " + std::to_string(limit >> 20) +
+                             " MiB; not read (an endless device?)");
+  }
   return Status::ok();
+}
+
+} // namespace
+
+Status openRegularFile(const std::string &path, int &fd, uint64_t &size) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect
+  // on reads of a regular file.
+  fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return Status::error(ErrorCode::IO,
+                         path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    fd = -1;
+    return Status::error(ErrorCode::IO,
+                         path + ": cannot stat: " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fd = -1;
+    return Status::error(ErrorCode::IO, path + ": not a regular file (" +
+                                            fileKind(st.st_mode) + ")");
+  }
+  size = uint64_t(st.st_size);
+  return Status::ok();
+}
+
+Status readFile(const std::string &path, std::string &out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::error(ErrorCode::IO,
+                         path + ": cannot open: " + std::strerror(errno));
+  return readAll(path, fd, kMaxStreamBytes, /*limitIsError=*/true, out);
+}
+
+Status readRegularFile(const std::string &path, std::string &out) {
+  int fd = -1;
+  uint64_t size = 0;
+  if (Status s = openRegularFile(path, fd, size); !s)
+    return s;
+  return readAll(path, fd, size, /*limitIsError=*/false, out);
 }
 
 } // namespace bitttt::format

@@ -1,5 +1,6 @@
 //===- BittHeader.cpp - JSON header parsing for .bitt/.safetensors --------===//
 #include "BittHeader.h"
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Format/Packing.h"
 
 #include <algorithm>
@@ -140,6 +141,8 @@ Status parseJson(const std::string &file, const std::string &what,
                  const char *text, size_t len, json &out) {
   if (std::memchr(text, '\0', len))
     return formatError(file, "invalid " + what + " JSON: contains a NUL byte");
+  if (std::string deep = jsonDepthError({text, len}); !deep.empty())
+    return formatError(file, "invalid " + what + " JSON: " + deep);
   out = json::parse(text, text + len, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded()) {
     // Parse again with exceptions for nlohmann's positioned message.

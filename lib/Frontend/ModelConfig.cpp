@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "bitttt/Frontend/ModelConfig.h"
 #include "PythonJson.h"
+#include "bitttt/Format/BittFile.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/JSON.h"
@@ -102,6 +104,10 @@ Expected<double> ConfigParser::checkFloat(const PyValue &v, StringRef name,
 }
 
 Expected<ModelConfig> ConfigParser::parse(StringRef text) {
+  if (std::string deep =
+          bitttt::format::jsonDepthError({text.data(), text.size()});
+      !deep.empty())
+    return rootError("invalid JSON: " + deep);
   Expected<json::Value> root = json::parse(text);
   if (!root)
     return rootError("invalid JSON: " + toString(root.takeError()));
@@ -367,11 +373,10 @@ Expected<ModelConfig> bitttt::parseModelConfig(StringRef jsonText,
 }
 
 Expected<ModelConfig> bitttt::loadModelConfig(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(
-      path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return createStringError(
-        buffer.getError(),
-        (path + ": cannot read: " + buffer.getError().message()).str());
-  return parseModelConfig((*buffer)->getBuffer(), path);
+  std::string text;
+  if (bitttt::format::Status s =
+          bitttt::format::readRegularFile(path.str(), text);
+      !s)
+    return createStringError(inconvertibleErrorCode(), s.message());
+  return parseModelConfig(text, path);
 }

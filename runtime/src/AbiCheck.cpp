@@ -1,6 +1,7 @@
 //===- AbiCheck.cpp - the artifact's ABI against the .bitt header ---------===//
 #include "AbiCheck.h"
 
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include <nlohmann/json.hpp>
@@ -95,6 +96,9 @@ Status Checker::check(const char *text, size_t size) {
   if (size == 0 || std::memchr(text, '\0', size) == nullptr)
     return error(std::string("its ") + BITTTT_ARTIFACT_ABI_SYMBOL +
                  " description is not a NUL-terminated string");
+  if (std::string deep = bitttt::format::jsonDepthError(text); !deep.empty())
+    return error(std::string("its ") + BITTTT_ARTIFACT_ABI_SYMBOL +
+                 " description " + deep);
   json abi = json::parse(text, text + std::strlen(text), nullptr,
                          /*allow_exceptions=*/false);
   if (abi.is_discarded() || !abi.is_object())

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Checkpoint.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -456,6 +457,8 @@ Status readImpl(const std::string &path, Checkpoint &out) {
     return s;
   if (text.find('\0') != std::string::npos)
     return bad("invalid safetensors header JSON: contains a NUL byte");
+  if (std::string deep = bitttt::format::jsonDepthError(text); !deep.empty())
+    return bad("invalid safetensors header JSON: " + deep);
   json header = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded()) {
     try {
@@ -531,6 +534,9 @@ Status readImpl(const std::string &path, Checkpoint &out) {
                ", the metadata hashes to " + metaHash +
                " (the file is corrupted)");
   Checkpoint ck;
+  if (std::string deep = bitttt::format::jsonDepthError(metaText);
+      !deep.empty())
+    return bad("__metadata__ field '" + std::string(kMetaKey) + "' " + deep);
   ck.meta = json::parse(metaText, nullptr, /*allow_exceptions=*/false);
   if (ck.meta.is_discarded())
     return bad("__metadata__ field '" + std::string(kMetaKey) +

@@ -47,7 +47,7 @@ bitttt_status bitttt_tokenizer_load(const char *path, bitttt_tokenizer **out) {
     return nullArgument(function, "path");
   return guarded(function, [&] {
     std::string text;
-    if (Status s = bitttt::format::readFile(path, text); !s)
+    if (Status s = bitttt::format::readRegularFile(path, text); !s)
       return report(s);
     std::unique_ptr<bitttt_tokenizer> t;
     if (Status s = parseTokenizer(text, path, t); !s)

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "Regex.h"
 #include "Tokenizer.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -562,6 +563,8 @@ Status bitttt::rt::loadTokenizer(const json &doc, const std::string &name,
 Status bitttt::rt::parseTokenizer(std::string_view text,
                                   const std::string &name,
                                   std::unique_ptr<bitttt_tokenizer> &out) {
+  if (std::string deep = bitttt::format::jsonDepthError(text); !deep.empty())
+    return Status::error(ErrorCode::Format, name + ": malformed JSON: " + deep);
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());

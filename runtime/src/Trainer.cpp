@@ -13,6 +13,7 @@
 #include "Model.h"
 #include "Session.h"
 
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Format/LMHead.h"
 #include "bitttt/Format/Packing.h"
 
@@ -210,7 +211,11 @@ Status bindFunctions(bitttt_trainer &t, const json &train,
                        ": the training artifact has no ABI "
                        "description (" +
                        error + ")");
-  json own = json::parse(std::string(abi, strnlen(abi, size)), nullptr, false);
+  std::string ownText(abi, strnlen(abi, size));
+  if (std::string deep = format::jsonDepthError(ownText); !deep.empty())
+    return formatError(path + ": the training artifact's ABI description " +
+                       deep);
+  json own = json::parse(ownText, nullptr, false);
   if (own.is_discarded() || !own.contains("functions"))
     return formatError(path + ": the training artifact's ABI description is "
                               "not JSON");
@@ -402,7 +407,9 @@ Status save(const bitttt_trainer &t, const std::string &dir,
   for (uint64_t w : t.rng.s)
     meta["rng"].push_back(std::to_string(w));
   if (extra) {
-    json e = json::parse(extra, nullptr, false);
+    json e = format::jsonDepthError(extra).empty()
+                 ? json::parse(extra, nullptr, false)
+                 : json(json::value_t::discarded);
     if (e.is_discarded() || !e.is_object())
       return Status::error(ErrorCode::InvalidArgument,
                            "extra_json is not a JSON object");

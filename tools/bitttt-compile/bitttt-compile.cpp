@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "bitttt.h"
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Frontend/ModelBuilder.h"
 #include "bitttt/Frontend/ModelConfig.h"
 #include "bitttt/Pipelines/Pipelines.h"
@@ -229,20 +230,22 @@ Expected<Input> loadInput(StringRef path) {
     sys::path::append(config, "config.json");
     sys::path::append(weights, "model.safetensors");
     sys::path::append(tokenizer, "tokenizer.json");
-    auto text = MemoryBuffer::getFile(config, /*IsText=*/true);
-    if (!text)
-      return createStringError(
-          inconvertibleErrorCode(),
-          config + ": cannot read: " + text.getError().message());
-    in.configText = (*text)->getBuffer().str();
+    // Regular files only, read up to their size: a FIFO is refused rather
+    // than waited on, a device rather than read until memory runs out.
+    if (bitttt::format::Status s =
+            bitttt::format::readRegularFile(config.str().str(), in.configText);
+        !s)
+      return createStringError(inconvertibleErrorCode(), s.message());
     in.configName = std::string(config);
     if (sys::fs::exists(tokenizer)) {
-      auto tok = MemoryBuffer::getFile(tokenizer, /*IsText=*/true);
-      if (!tok)
-        return createStringError(
-            inconvertibleErrorCode(),
-            tokenizer + ": cannot read: " + tok.getError().message());
-      in.tokenizerText = (*tok)->getBuffer().str();
+      if (bitttt::format::Status s = bitttt::format::readRegularFile(
+              tokenizer.str().str(), in.tokenizerText);
+          !s)
+        return createStringError(inconvertibleErrorCode(), s.message());
+      if (std::string deep = bitttt::format::jsonDepthError(in.tokenizerText);
+          !deep.empty())
+        return createStringError(inconvertibleErrorCode(),
+                                 tokenizer + ": invalid JSON: " + deep);
       in.tokenizerName = std::string(tokenizer);
     }
     in.weightsPath = std::string(weights);

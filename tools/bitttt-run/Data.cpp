@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Common.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -49,9 +50,12 @@ std::vector<std::string> readDocuments(const DataOptions &o) {
       start = end + 1;
       if (line.find_first_not_of(" \t\r") == std::string::npos)
         continue;
+      std::string where = path + ":" + std::to_string(lineNo);
+      if (std::string deep = bitttt::format::jsonDepthError(line);
+          !deep.empty())
+        throw Error(where + ": " + deep);
       nlohmann::json record =
           nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      std::string where = path + ":" + std::to_string(lineNo);
       if (record.is_discarded() || !record.is_object())
         throw Error(where + ": not a JSON object");
       auto value = record.find(o.field);

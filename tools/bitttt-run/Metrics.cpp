@@ -9,6 +9,7 @@
 #include "Metrics.h"
 
 #include "Common.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #include <cerrno>
 #include <cmath>
@@ -43,6 +44,10 @@ bool isBlank(std::string_view line) {
 
 /// The JSON object on `line`, or nullopt with `why` set.
 std::optional<json> parseObject(std::string_view line, std::string &why) {
+  if (std::string deep = bitttt::format::jsonDepthError(line); !deep.empty()) {
+    why = deep;
+    return std::nullopt;
+  }
   json value;
   try {
     value = json::parse(line);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "Common.h"
 #include "Metrics.h"
+#include "bitttt/Format/JsonDepth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -117,7 +118,10 @@ double lrAt(const TrainOptions &o, int64_t t) {
 void applyConfigFile(CLI::App &cmd, TrainOptions &o) {
   if (o.config.empty())
     return;
-  json j = json::parse(readFile(o.config), nullptr, false);
+  std::string text = readFile(o.config);
+  if (std::string deep = bitttt::format::jsonDepthError(text); !deep.empty())
+    throw Error(o.config + ": " + deep);
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw Error(o.config + ": not a JSON object");
   for (const auto &[key, value] : j.items()) {

@@ -173,9 +173,22 @@ Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::map<std::string, std::string> &metadata = {},
                    const WriteOptions &options = {});
 
-/// Reads a whole file (tokenizer.json, a prompt); errors name the file and
-/// the system's reason.
+/// Reads a whole file that may be a stream (a prompt, a data file: a pipe
+/// or `/dev/stdin` works); errors name the file and the system's reason.
+/// At most kMaxStreamBytes: an endless device is refused, not read until
+/// memory runs out.
 Status readFile(const std::string &path, std::string &out);
+inline constexpr uint64_t kMaxStreamBytes = uint64_t(1) << 30;
+
+/// Reads a model file (config.json, tokenizer.json, a --config file): it
+/// must be a regular file, which is checked without blocking (a FIFO is
+/// refused, not waited on), and is read up to the size fstat reports.
+Status readRegularFile(const std::string &path, std::string &out);
+
+/// Opens `path` for reading without blocking on a FIFO and requires a
+/// regular file: the descriptor (O_CLOEXEC) and its size, or an error naming
+/// the file and what it is instead ("a FIFO", "a directory", ...).
+Status openRegularFile(const std::string &path, int &fd, uint64_t &size);
 
 /// Writes `bytes` to `path` the same way (temporary, fsync, rename; no
 /// file left on failure): tokenizer.json, token files, metadata.

@@ -13,6 +13,7 @@
 #include "LMHeadParts.h"
 
 #include "bitttt/Format/BittFile.h"
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Format/Packing.h"
 
 #include "llvm/Support/JSON.h"
@@ -286,6 +287,10 @@ Error Writer::write(llvm::StringRef path) {
     train = std::move(info);
   }
 
+  for (auto [what, text] : {std::pair{"config.json", &c.configJson},
+                            std::pair{"tokenizer.json", &c.tokenizerJson}})
+    if (std::string deep = bitttt::format::jsonDepthError(*text); !deep.empty())
+      return makeError(std::string(what) + ": invalid JSON: " + deep);
   auto config = llvm::json::parse(c.configJson);
   if (!config)
     return config.takeError();

@@ -1,5 +1,6 @@
 //===- EntryAbi.cpp - the description of a CPU artifact's entry points ----===//
 #include "bitttt/Target/CPU/EntryAbi.h"
+#include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -99,6 +100,9 @@ Value bitttt::toJson(const EntryAbi &abi) {
 }
 
 llvm::Expected<EntryAbi> bitttt::parseEntryAbi(llvm::StringRef text) {
+  if (std::string deep = format::jsonDepthError({text.data(), text.size()});
+      !deep.empty())
+    return makeError("the entry ABI description is not JSON we read: " + deep);
   llvm::Expected<Value> parsed = llvm::json::parse(text);
   if (!parsed)
     return makeError("the entry ABI description is not JSON: " +

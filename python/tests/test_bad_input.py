@@ -1,0 +1,230 @@
+"""The bad-input matrix (issue: reliability): each case feeds a tool an input
+it must refuse and checks the promise of docs/runtime.md — a non-zero exit
+that is not a signal, a message naming the file (and what is wrong in it),
+no output file changed or created, and no hang (every case runs under a
+timeout far above the tools' normal time).
+
+Cases are grouped by mechanism, one regression test per crash cause of
+../shared/reviews/2026-12-01-bad-input-matrix.md fixed at the mechanism:
+K1/K2 (JSON nesting: every JSON text is scanned against
+bitttt/Format/JsonDepth.h before a parser sees it), K8/K10 (inputs that are
+not regular files: refused by type without blocking, reads bounded)."""
+
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from bitttt_ref.config import Config
+from bitttt_ref.model import BitTTTModel
+
+import bitt_runner
+import bitttt_rt
+
+COMPILE = bitt_runner.COMPILE
+RUN = bitttt_rt.RUN
+CONFIG = {"vocab_size": 300, "hidden_dim": 32, "num_layers": 1, "intermediate_dim": 64,
+          "act_bits": 8, "ttt": {"variant": "linear", "num_heads": 2, "mini_batch": 4}}
+DEEP = 50_000          # the review's crashing depth for llvm::json (K1)
+DEEPER = 200_000       # and for nlohmann's recursive copies (K2)
+
+
+def deep_array(n):
+    return "[" * n + "]" * n
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A model directory with a tokenizer.json (trained by bitttt-run), and
+    its compiled .bitt."""
+    bitttt_rt.require_built()
+    root = tmp_path_factory.mktemp("bad")
+    model = root / "model"
+    BitTTTModel(Config.from_dict(CONFIG)).init_random(3).save_pretrained(str(model))
+    corpus = root / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
+    subprocess.run([RUN, "tokenizer", "train", str(corpus), "--vocab-size", "300",
+                    "-o", str(model / "tokenizer.json")], check=True, capture_output=True)
+    bitt = root / "m.bitt"
+    bitt_runner.compile_model(str(model), str(bitt), "--target=x86-64-v3")
+    return root, model, bitt
+
+
+def snapshot(*dirs):
+    """Every file under `dirs`: its kind and, for regular files, a hash."""
+    seen = {}
+    for d in dirs:
+        for base, subdirs, files in os.walk(d):
+            for name in files + subdirs:
+                p = os.path.join(base, name)
+                if os.path.islink(p):
+                    seen[p] = ("link", os.readlink(p))
+                elif os.path.isfile(p):
+                    with open(p, "rb") as f:
+                        seen[p] = ("file", hashlib.sha1(f.read()).hexdigest())
+                else:
+                    seen[p] = ("other", os.stat(p).st_mode)
+    return seen
+
+
+def refused(cmd, watch, *expect, timeout=60, stdin=subprocess.DEVNULL):
+    """Runs `cmd`; asserts a clean refusal whose stderr holds every string of
+    `expect`, and that nothing under the `watch` directories changed."""
+    before = snapshot(*watch)
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                          timeout=timeout, stdin=stdin)
+    assert proc.returncode > 0, (proc.returncode, proc.stderr[-2000:])
+    for e in ("Stack dump", "LLVM ERROR", "PLEASE submit", "terminate called"):
+        assert e not in proc.stderr, proc.stderr[-2000:]
+    for e in expect:
+        assert str(e) in proc.stderr, (e, proc.stderr[-2000:])
+    assert snapshot(*watch) == before
+    return proc.stderr
+
+
+def model_copy(work, tmp_path):
+    _, model, _ = work
+    d = tmp_path / "model"
+    shutil.copytree(model, d)
+    return d
+
+
+def splice_bitt_header(src, dst, extra):
+    """A copy of the .bitt `src` whose BITT header JSON gets `, "x": extra`
+    before its closing brace (raw text: Python's json cannot write deep
+    values); the safetensors part is kept byte for byte."""
+    data = open(src, "rb").read()
+    (h,) = struct.unpack_from("<Q", data, 4)
+    text = data[12:12 + h].decode().rstrip()
+    assert text.endswith("}")
+    hb = (text[:-1] + ', "x": ' + extra + "}").encode()
+    hb += b" " * (-(12 + len(hb)) % 64)
+    with open(dst, "wb") as f:
+        f.write(b"BITT" + struct.pack("<Q", len(hb)) + hb + data[12 + h:])
+
+
+# --- K1/K2: JSON nesting --------------------------------------------------
+
+@pytest.mark.parametrize("case", ["config_deep", "config_deep_field", "tokenizer_deep",
+                                  "safetensors_deep"])
+def test_compile_refuses_deep_json(work, tmp_path, case):
+    d = model_copy(work, tmp_path)
+    out = tmp_path / "out.bitt"
+    if case == "config_deep":
+        (d / "config.json").write_text(deep_array(DEEP))
+        name = "config.json"
+    elif case == "config_deep_field":
+        text = (d / "config.json").read_text().rstrip()
+        (d / "config.json").write_text(text[:-1] + ', "notes": ' + deep_array(60_000) + "}")
+        name = "config.json"
+    elif case == "tokenizer_deep":
+        (d / "tokenizer.json").write_text('{"model": ' + deep_array(DEEP) + "}")
+        name = "tokenizer.json"
+    else:
+        st = d / "model.safetensors"
+        data = st.read_bytes()
+        (n,) = struct.unpack_from("<Q", data, 0)
+        text = data[8:8 + n].decode().rstrip()
+        hb = (text[:-1] + ', "x": ' + deep_array(DEEP) + "}").encode()
+        st.write_bytes(struct.pack("<Q", len(hb)) + hb + data[8 + n:])
+        name = "model.safetensors"
+    refused([COMPILE, d, "-o", out], [tmp_path], str(d / name), "deeper than 128 levels")
+
+
+@pytest.mark.parametrize("command", ["generate", "inspect"])
+def test_run_refuses_deep_bitt_header(work, tmp_path, command):
+    _, _, bitt = work
+    bad = tmp_path / "deep.bitt"
+    splice_bitt_header(bitt, bad, deep_array(DEEPER))
+    cmd = [RUN, command, bad] + (["--ids", "1,2", "-n", "2"] if command == "generate" else [])
+    refused(cmd, [tmp_path], str(bad), "deeper than 128 levels")
+
+
+def test_recompile_refuses_deep_bitt_header(work, tmp_path):
+    _, _, bitt = work
+    bad = tmp_path / "deep.bitt"
+    splice_bitt_header(bitt, bad, deep_array(DEEP))
+    refused([COMPILE, bad, "-o", tmp_path / "out.bitt"], [tmp_path], str(bad),
+            "deeper than 128 levels")
+
+
+def test_tokenizer_load_refuses_deep_json(work, tmp_path):
+    tok = tmp_path / "tokenizer.json"
+    tok.write_text('{"model": ' + deep_array(DEEPER) + "}")
+    refused([RUN, "tokenizer", "encode", tok, "hello"], [tmp_path], str(tok),
+            "deeper than 128 levels")
+
+
+def test_data_prepare_refuses_a_deep_jsonl_record(work, tmp_path):
+    _, model, _ = work
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "fine"}\n{"text": ' + deep_array(DEEPER) + "}\n")
+    refused([RUN, "data", "prepare", data, "--tokenizer", model / "tokenizer.json",
+             "-o", tmp_path / "out"], [tmp_path], f"{data}:2", "deeper than 128 levels")
+
+
+def test_legitimate_nesting_is_within_the_limit(work, tmp_path):
+    """The limit is far above real files: a tokenizer.json with a 100-deep
+    extra field compiles into a .bitt that bitttt-run inspects and runs."""
+    d = model_copy(work, tmp_path)
+    text = (d / "tokenizer.json").read_text().rstrip()
+    (d / "tokenizer.json").write_text(text[:-1] + ', "notes": ' + deep_array(100) + "}")
+    out = tmp_path / "ok.bitt"
+    for cmd in ([COMPILE, d, "-o", out, "--target=x86-64-v3"], [RUN, "inspect", out],
+                [RUN, "generate", out, "-p", "the quick", "-n", "2"]):
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+
+# --- K8/K10: inputs that are not regular files ------------------------------
+
+@pytest.mark.parametrize("name,kind", [("config.json", "fifo"), ("model.safetensors", "fifo"),
+                                       ("tokenizer.json", "fifo"),
+                                       ("config.json", "/dev/zero"),
+                                       ("model.safetensors", "/dev/zero"),
+                                       ("tokenizer.json", "dir")])
+def test_compile_refuses_files_that_are_not_regular(work, tmp_path, name, kind):
+    d = model_copy(work, tmp_path)
+    p = d / name
+    p.unlink()
+    if kind == "fifo":
+        os.mkfifo(p)
+        what = "a FIFO"
+    elif kind == "dir":
+        p.mkdir()
+        what = "a directory"
+    else:
+        os.symlink(kind, p)
+        what = "a character device"
+    refused([COMPILE, d, "-o", tmp_path / "out.bitt"], [tmp_path], str(p),
+            f"not a regular file ({what})", timeout=30)
+
+
+@pytest.mark.parametrize("command", ["generate", "inspect", "eval"])
+def test_run_refuses_a_fifo_as_the_model(work, tmp_path, command):
+    fifo = tmp_path / "m.bitt"
+    os.mkfifo(fifo)
+    extra = {"generate": ["--ids", "1", "-n", "1"], "inspect": [],
+             "eval": [str(tmp_path / "fifo-text")]}[command]
+    if command == "eval":
+        (tmp_path / "fifo-text").write_text("hello there")
+    refused([RUN, command, fifo, *extra], [tmp_path], str(fifo), "not a regular file (a FIFO)",
+            timeout=30)
+
+
+def test_tokenizer_load_refuses_a_fifo(work, tmp_path):
+    fifo = tmp_path / "tokenizer.json"
+    os.mkfifo(fifo)
+    refused([RUN, "tokenizer", "encode", fifo, "hello"], [tmp_path], str(fifo),
+            "not a regular file (a FIFO)", timeout=30)
+
+
+def test_an_endless_prompt_file_is_refused_not_read_until_memory_runs_out(work, tmp_path):
+    """A prompt may come from a pipe (streams are allowed there), but reads
+    stop at 1 GiB with a named error."""
+    _, _, bitt = work
+    refused([RUN, "generate", bitt, "-f", "/dev/zero", "-n", "1"], [tmp_path], "/dev/zero",
+            "more than 1024 MiB", timeout=60)

@@ -239,20 +239,6 @@ Status copyAsBittV2(const std::string &src, const std::string &dst) {
 
 namespace {
 
-const char *fileKind(mode_t mode) {
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISFIFO(mode))
-    return "a FIFO";
-  if (S_ISCHR(mode))
-    return "a character device";
-  if (S_ISBLK(mode))
-    return "a block device";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  return "not a regular file";
-}
-
 /// Reads from `fd` until end of file or `limit` bytes; closes `fd`.
 Status readAll(const std::string &path, int fd, uint64_t limit,
                bool limitIsError, std::string &out) {
@@ -308,7 +294,7 @@ Status openRegularFile(const std::string &path, int &fd, uint64_t &size) {
     ::close(fd);
     fd = -1;
     return Status::error(ErrorCode::IO, path + ": not a regular file (" +
-                                            fileKind(st.st_mode) + ")");
+                                            detail::fileKind(st.st_mode) + ")");
   }
   size = uint64_t(st.st_size);
   return Status::ok();

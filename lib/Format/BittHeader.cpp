@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <sys/stat.h>
 
 using nlohmann::json;
 
@@ -136,6 +137,20 @@ Status parseEntry(const std::string &file, const std::string &name,
 }
 
 } // namespace
+
+const char *fileKind(unsigned mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "not a regular file";
+}
 
 Status parseJson(const std::string &file, const std::string &what,
                  const char *text, size_t len, json &out) {
@@ -360,6 +375,14 @@ Status validateBitttSection(const std::string &file, const json &bitttt,
                                     lookup, "U8", nullptr, true);
           !s)
         return s;
+      if (auto sum = entry.find("xxh3_64"); sum != entry.end()) {
+        bool hex = sum->is_string() && sum->get<std::string>().size() == 16;
+        for (char c : hex ? sum->get<std::string>() : std::string())
+          hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+        if (!hex)
+          return formatError(file, "header field " + quote(field + ".xxh3_64") +
+                                       " is not 16 lowercase hex digits");
+      }
     }
   }
   return Status::ok();

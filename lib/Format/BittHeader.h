@@ -36,6 +36,10 @@ Status parseSafeTensorsHeader(const std::string &file, const char *text,
                               std::vector<RawTensor> &tensors,
                               std::map<std::string, std::string> &metadata);
 
+/// What a file of mode `mode` (st_mode) is, for messages: "a FIFO", "a
+/// directory", "a character device", ...
+const char *fileKind(unsigned mode);
+
 /// Parses a JSON text; `what` names it in the message ("header").
 Status parseJson(const std::string &file, const std::string &what,
                  const char *text, size_t len, nlohmann::json &out);

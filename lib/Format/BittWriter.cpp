@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -61,7 +62,31 @@ public:
       ::unlink(tmp_.c_str());
   }
 
+  /// An existing `path` that is a symbolic link is followed (the file it
+  /// names is replaced, the link stays); a FIFO or a device (`-o
+  /// /dev/null`, `-o /dev/stdout`) is written in place, never renamed over;
+  /// a directory or other kind is refused.
   Status open() {
+    struct stat st;
+    if (::lstat(path_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      char *real = ::realpath(path_.c_str(), nullptr);
+      if (!real)
+        return ioError("a symbolic link to nowhere; not replaced");
+      path_ = real;
+      std::free(real);
+      tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+    }
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+        return Status::error(ErrorCode::IO, path_ + ": exists and is " +
+                                                detail::fileKind(st.st_mode) +
+                                                ", not a file: not replaced");
+      inPlace_ = true;
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0)
+        return ioError("cannot open for writing");
+      return Status::ok();
+    }
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0)
       return ioError("cannot create " + tmp_);
@@ -85,6 +110,14 @@ public:
   }
 
   Status commit() {
+    if (inPlace_) {
+      int fd = fd_;
+      fd_ = -1;
+      committed_ = true;
+      if (::close(fd) != 0)
+        return ioError("cannot close");
+      return Status::ok();
+    }
     if (::fsync(fd_) != 0)
       return ioError("cannot fsync " + tmp_);
     int fd = fd_;
@@ -114,7 +147,7 @@ private:
 
   std::string path_, tmp_;
   int fd_ = -1;
-  bool created_ = false, committed_ = false;
+  bool created_ = false, committed_ = false, inPlace_ = false;
 };
 
 /// One entry of the data section: a caller's tensor or a padding run.

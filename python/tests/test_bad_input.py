@@ -228,3 +228,109 @@ def test_an_endless_prompt_file_is_refused_not_read_until_memory_runs_out(work, 
     _, _, bitt = work
     refused([RUN, "generate", bitt, "-f", "/dev/zero", "-n", "1"], [tmp_path], "/dev/zero",
             "more than 1024 MiB", timeout=60)
+
+
+# --- K3/K6: artifact integrity ----------------------------------------------
+
+def test_artifact_checksums_are_xxh3_of_the_bytes(work):
+    """The header's xxh3_64 of every artifact (model and training) equals
+    PyPI xxhash's XXH3-64 of the tensor's bytes: the compiler (LLVM's
+    xxh3_64bits) and the loader (libxxhash) agree with an independent
+    implementation."""
+    import xxhash
+    from bitttt_ref import bitt
+    _, _, path = work
+    _, header, tensors, _ = bitt.read(str(path))
+    entries = header["bitttt"]["artifacts"]
+    assert entries
+    for target, entry in entries.items():
+        raw = tensors[entry["tensor"]].numpy().tobytes()
+        assert entry["xxh3_64"] == xxhash.xxh3_64_hexdigest(raw), target
+
+
+def test_random_byte_flips_never_crash_the_runtime(work, tmp_path):
+    """600 single-byte flips at random offsets of a compiled .bitt, each
+    loaded by `bitttt-run generate`: every run exits 0 (the flip landed in
+    weights, padding or a value the header may hold) or 1 with an error
+    naming the file; never a signal, never a hang. Flips inside an artifact
+    are caught by its checksum before the code is mapped."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+    _, _, path = work
+    data = path.read_bytes()
+    rng = random.Random(20261203)
+    flips = [(rng.randrange(len(data)), rng.randrange(1, 256)) for _ in range(600)]
+
+    def one(i):
+        off, x = flips[i]
+        p = tmp_path / f"flip{i}.bitt"
+        b = bytearray(data)
+        b[off] ^= x
+        p.write_bytes(b)
+        proc = subprocess.run([RUN, "generate", str(p), "--ids", "1,2,3", "-n", "2"],
+                              capture_output=True, text=True, errors="replace", timeout=60)
+        p.unlink()
+        return off, proc.returncode, proc.stderr
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, range(len(flips))))
+    ran = errors = checksum = 0
+    for off, rc, err in results:
+        assert rc in (0, 1), (off, rc, err[-1500:])
+        if rc == 0:
+            ran += 1
+        else:
+            assert "flip" in err and ".bitt" in err, (off, err[-1500:])
+            errors += 1
+            checksum += "checksum mismatch" in err
+    print(f"\n{len(results)} flips: {ran} ran, {errors} named errors "
+          f"({checksum} of them artifact checksum mismatches)")
+    assert ran + errors == len(flips) and checksum > 0
+
+
+# --- K9 and O09–O16: outputs ------------------------------------------------
+
+@pytest.mark.parametrize("emit", ["mlir", "bitt"])
+def test_compile_output_is_never_renamed_over_a_non_file(work, tmp_path, emit):
+    """OUT that is a directory is refused (nothing changes); /dev/null is
+    written in place and stays a device (as root a rename would replace it);
+    a full device (/dev/full: every write fails with ENOSPC) is a named
+    error, not an `LLVM ERROR` abort."""
+    _, model, _ = work
+    d = tmp_path / "out.d"
+    d.mkdir()
+    (d / "keep").write_text("x")
+    refused([COMPILE, model, f"--emit={emit}", "-o", d, "--target=x86-64-v3"], [tmp_path],
+            str(d), "exists and is a directory")
+    ok = subprocess.run([COMPILE, model, f"--emit={emit}", "-o", "/dev/null",
+                         "--target=x86-64-v3"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    refused([COMPILE, model, f"--emit={emit}", "-o", "/dev/full", "--target=x86-64-v3"],
+            [tmp_path], "/dev/full", "No space left on device", timeout=120)
+
+
+def test_compile_output_follows_a_symlink_and_writes_a_fifo_in_place(work, tmp_path):
+    import threading
+    _, model, _ = work
+    target = tmp_path / "real.mlir"
+    target.write_text("old")
+    link = tmp_path / "link.mlir"
+    os.symlink(target.name, link)
+    proc = subprocess.run([COMPILE, model, "-o", link], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.islink(link) and os.readlink(link) == target.name
+    assert target.read_text().startswith("module")
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    proc = subprocess.run([COMPILE, model, "--emit=mlir", "-o", fifo], capture_output=True,
+                          text=True, timeout=120)
+    reader.join(60)
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)       # still a FIFO
+    assert got and got[0] == target.read_text()

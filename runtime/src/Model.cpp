@@ -138,7 +138,8 @@ Status loadModel(const std::string &path, const bitttt_model_params &params,
   model->target = artifact->target;
   std::string what = path + ": artifact " + quote(artifact->target);
   if (Status s = SharedObject::load(what, artifact->tensor->data,
-                                    artifact->tensor->nbytes, model->artifact);
+                                    artifact->tensor->nbytes, artifact->xxh3,
+                                    model->artifact);
       !s)
     return s;
   // The code describes what it was compiled for; the header must agree

@@ -520,6 +520,10 @@ Status SpecParser::parseArtifacts(const json &artifacts) {
     if (!artifact.tensor)
       return fieldError("bitttt.artifacts." + target + ".tensor",
                         "names a tensor the file lacks");
+    // Verified against the bytes when the artifact is loaded.
+    if (auto sum = entry.find("xxh3_64");
+        sum != entry.end() && sum->is_string())
+      artifact.xxh3 = sum->get<std::string>();
     spec_.artifacts.emplace(target, std::move(artifact));
   }
   return Status::ok();

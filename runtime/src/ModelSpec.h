@@ -73,6 +73,7 @@ struct ArtifactSpec {
   std::string target;
   std::string kind; ///< "elf-so", ...; empty when absent
   const format::TensorInfo *tensor = nullptr;
+  std::string xxh3; ///< "xxh3_64": checksum of the tensor's bytes (hex)
 };
 
 struct ModelSpec {

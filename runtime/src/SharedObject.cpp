@@ -2,6 +2,7 @@
 #include "SharedObject.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -129,8 +131,23 @@ int openTempFile(std::string &path) {
 } // namespace
 
 Status SharedObject::load(const std::string &what, const void *bytes,
-                          size_t size, std::unique_ptr<SharedObject> &out) {
+                          size_t size, const std::string &xxh3,
+                          std::unique_ptr<SharedObject> &out) {
   out.reset();
+  if (xxh3.empty())
+    return Status::error(ErrorCode::Format,
+                         what + ": the header gives no 'xxh3_64' checksum "
+                                "(written by an older bitttt-compile: "
+                                "recompile the model)");
+  char actual[17];
+  std::snprintf(actual, sizeof actual, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(bytes, size)));
+  if (xxh3 != actual)
+    return Status::error(ErrorCode::Format,
+                         what + ": checksum mismatch: the header says " + xxh3 +
+                             ", the " + std::to_string(size) +
+                             " bytes hash to " + actual +
+                             " (the file is corrupted)");
   // Allocated first: nothing can throw once dlopen has succeeded.
   std::unique_ptr<SharedObject> object(new SharedObject());
   if (Status s =

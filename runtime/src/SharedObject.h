@@ -16,9 +16,13 @@ namespace bitttt::rt {
 class SharedObject {
 public:
   /// `what` names the artifact in messages ("model.bitt: artifact
-  /// 'x86-64-v3'").
+  /// 'x86-64-v3'"). `xxh3` is the header's checksum of the bytes (16
+  /// lowercase hex digits of XXH3-64): nothing is mapped unless the bytes
+  /// hash to it, so a corrupted or truncated artifact is a named error, not
+  /// a crash in dlopen or in the code.
   static format::Status load(const std::string &what, const void *bytes,
-                             size_t size, std::unique_ptr<SharedObject> &out);
+                             size_t size, const std::string &xxh3,
+                             std::unique_ptr<SharedObject> &out);
   ~SharedObject();
   SharedObject(const SharedObject &) = delete;
   SharedObject &operator=(const SharedObject &) = delete;

@@ -289,9 +289,11 @@ Status createTrainer(const bitttt_model *model, uint64_t seed,
   if (!code)
     return formatError(path + ": training artifact tensor '" + tensor +
                        "' is missing");
-  if (Status s = SharedObject::load(path + ": training artifact '" +
-                                        model->target + "'",
-                                    code->data, code->nbytes, t->artifact);
+  const json &sum = artifacts[model->target].value("xxh3_64", json());
+  if (Status s = SharedObject::load(
+          path + ": training artifact '" + model->target + "'", code->data,
+          code->nbytes, sum.is_string() ? sum.get<std::string>() : "",
+          t->artifact);
       !s)
     return s;
   if (Status s = bindFunctions(*t, *train, path); !s)

@@ -660,10 +660,20 @@ int main(int argc, char **argv) {
       return 0;
     }
   }
-  if (Error e = writeToOutput(outputPath, [&](raw_ostream &os) {
-        os << text;
-        return Error::success();
-      }))
-    return fail("cannot write the output: " + toString(std::move(e)));
+  if (outputPath == "-") {
+    outs() << text;
+    outs().flush();
+    if (outs().has_error()) {
+      outs().clear_error();
+      return fail("cannot write the output to stdout");
+    }
+    return 0;
+  }
+  // The container library's writer: temporary file, fsync, rename (nothing
+  // left on a full disk), symlinks followed, devices written in place.
+  if (bitttt::format::Status s =
+          bitttt::format::writeFileAtomically(outputPath, text);
+      !s)
+    return fail("cannot write the output: " + s.message());
   return 0;
 }

@@ -16,7 +16,9 @@
 #include "bitttt/Format/JsonDepth.h"
 #include "bitttt/Format/Packing.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/xxhash.h"
 
 #include <cstring>
 #include <memory>
@@ -29,6 +31,16 @@ namespace {
 
 Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The artifact checksum the runtime verifies before loading the code
+/// (docs/bitt-format.md): XXH3-64 of its bytes, 16 lowercase hex digits.
+/// LLVM's xxh3_64bits is XXH3_64bits of libxxhash (seed 0), which the
+/// runtime uses; test_compiled_bitt.py checks both against PyPI's xxhash.
+template <typename Bytes> std::string xxh3Hex(const Bytes &bytes) {
+  uint64_t h = llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+  return llvm::formatv("{0:x-16}", h).str();
 }
 
 std::string stateInit(const ModelConfig &config, llvm::StringRef name) {
@@ -258,8 +270,8 @@ Error Writer::write(llvm::StringRef path) {
     std::string name = "__artifact__." + target;
     tensors.push_back(
         {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
-    artifacts[target] =
-        llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
+    artifacts[target] = llvm::json::Object{
+        {"tensor", name}, {"kind", "elf-so"}, {"xxh3_64", xxh3Hex(bytes)}};
   }
 
   llvm::json::Value train = nullptr;
@@ -278,8 +290,8 @@ Error Writer::write(llvm::StringRef path) {
       std::string name = "__artifact__.train." + target;
       tensors.push_back(
           {name, "U8", {int64_t(bytes.size())}, bytes.data(), bytes.size()});
-      trainArtifacts[target] =
-          llvm::json::Object{{"tensor", name}, {"kind", "elf-so"}};
+      trainArtifacts[target] = llvm::json::Object{
+          {"tensor", name}, {"kind", "elf-so"}, {"xxh3_64", xxh3Hex(bytes)}};
     }
     llvm::json::Object info = c.trainInfo;
     info["functions"] = std::move(trainFunctions);

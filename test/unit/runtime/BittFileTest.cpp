@@ -219,17 +219,19 @@ TEST(BittFileWriter, UnwritableDirectoryLeavesNoFile) {
   EXPECT_TRUE(dir.list().empty());
 }
 
-TEST(BittFileWriter, FailedRenameRemovesTheTemporaryFile) {
+TEST(BittFileWriter, DirectoryDestinationIsRefusedUntouched) {
   TempDir dir;
-  // The destination is a non-empty directory: the temporary file is written,
-  // the rename fails, and the temporary file must be gone.
+  // The destination is a non-empty directory: refused before anything is
+  // written, no temporary file, the directory as it was.
   std::string path = dir.file("m.bitt");
   ASSERT_EQ(::mkdir(path.c_str(), 0755), 0);
   bitttt::test::writeBytes(path + "/keep", "x");
   std::vector<Owned> owned = {make("w", "F32", {3}, 1)};
   Status s = writeBittV2(path, "{}", view(owned));
   EXPECT_EQ(s.code(), ErrorCode::IO);
-  EXPECT_NE(s.message().find("cannot rename"), std::string::npos)
+  EXPECT_NE(s.message().find(path + ": exists and is a directory, not a "
+                             "file: not replaced"),
+            std::string::npos)
       << s.message();
   EXPECT_EQ(dir.list(), std::vector<std::string>{"m.bitt"});
   ::unlink((path + "/keep").c_str());

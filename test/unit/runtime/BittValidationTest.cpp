@@ -338,4 +338,14 @@ TEST_F(BittValidation, ArtifactIndex) {
                 ErrorCode::Format,
                 {"header field 'bitttt.artifacts.x86-64-v3.tensor' is "
                  "missing"});
+  expectOk(bitt(artifacts(R"({"tensor":"so","xxh3_64":"0123456789abcdef"})"),
+                st, data, true));
+  for (const char *bad :
+       {R"("0123")", "7", R"("0123456789ABCDEF")", R"("0123456789abcdeg")"})
+    expectFailure(
+        bitt(artifacts(std::string(R"({"tensor":"so","xxh3_64":)") + bad + "}"),
+             st, data, true),
+        ErrorCode::Format,
+        {"header field 'bitttt.artifacts.x86-64-v3.xxh3_64' is not 16 "
+         "lowercase hex digits"});
 }

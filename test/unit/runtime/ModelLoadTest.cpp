@@ -4,6 +4,7 @@
 #include <cstring>
 #include <functional>
 
+using bitttt::test::artifactChecksum;
 using bitttt::test::expectLastError;
 using bitttt::test::TempDir;
 using bitttt::test::ToyFile;
@@ -31,12 +32,16 @@ protected:
   }
 
   /// Replaces the file's x86-64-v3 artifact by `bytes`.
+  /// Other code for x86-64-v3, with the header's checksum of it (a file
+  /// bitttt-compile could have written).
   static void setArtifact(ToyFile &f, const std::string &bytes) {
     f.tensor("__artifact__.x86-64-v3") = {"__artifact__.x86-64-v3",
                                           "U8",
                                           {int64_t(bytes.size())},
                                           bytes.data(),
                                           bytes.size()};
+    f.header["bitttt"]["artifacts"]["x86-64-v3"]["xxh3_64"] =
+        artifactChecksum(bytes);
   }
 
   /// The header's decode function (to edit).
@@ -175,6 +180,31 @@ TEST_F(ModelLoad, IncompleteElfIsRefusedBeforeDlopen) {
     EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
     expectLastError({"toy.bitt: artifact 'x86-64-v3': ", c.message});
   }
+}
+
+// The header's checksum of each artifact is verified before anything is
+// mapped: a flipped byte in the code is a named error, not a crash in it.
+TEST_F(ModelLoad, ArtifactChecksumIsVerifiedBeforeLoading) {
+  static std::string flipped;
+  flipped = ToyModel::artifact({}, 3);
+  flipped[flipped.size() / 2] ^= 0x10;
+  ToyFile f = ToyModel::make({}, {"x86-64-v3"});
+  std::string good = f.header["bitttt"]["artifacts"]["x86-64-v3"]["xxh3_64"];
+  setArtifact(f, flipped);
+  f.header["bitttt"]["artifacts"]["x86-64-v3"]["xxh3_64"] = good;
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"toy.bitt: artifact 'x86-64-v3': checksum mismatch: the "
+                   "header says " +
+                   good + ", the " + std::to_string(flipped.size()) +
+                   " bytes hash to " + artifactChecksum(flipped) +
+                   " (the file is corrupted)"});
+
+  f = ToyModel::make({}, {"x86-64-v3"});
+  f.header["bitttt"]["artifacts"]["x86-64-v3"].erase("xxh3_64");
+  EXPECT_EQ(load(f), BITTTT_ERR_FORMAT);
+  expectLastError({"artifact 'x86-64-v3': the header gives no 'xxh3_64' "
+                   "checksum (written by an older bitttt-compile: recompile "
+                   "the model)"});
 }
 
 TEST_F(ModelLoad, HeaderSymbolMustBeTheArtifactsEntryPoint) {

@@ -3,11 +3,13 @@
 
 #include "bitttt/Target/CPU/ArtifactAbi.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 
 #include <unistd.h>
+#include <xxhash.h>
 
 using nlohmann::json;
 
@@ -179,6 +181,14 @@ format::TensorData &ToyFile::tensor(const std::string &name) {
   return tensors.front();
 }
 
+std::string artifactChecksum(const std::string &bytes) {
+  char sum[17];
+  std::snprintf(
+      sum, sizeof sum, "%016llx",
+      static_cast<unsigned long long>(XXH3_64bits(bytes.data(), bytes.size())));
+  return sum;
+}
+
 void ToyFile::write(const std::string &path) const {
   format::Status s = format::writeBittV2(path, header.dump(), tensors);
   ASSERT_TRUE(s.isOk()) << s.message();
@@ -248,7 +258,9 @@ ToyFile ToyModel::make(const ToyShape &shape,
   for (const std::string &target : targets) {
     const std::string &so = artifact(shape, targetId(target));
     std::string tensor = "__artifact__." + target;
-    artifacts[target] = {{"tensor", tensor}, {"kind", "elf-so"}};
+    artifacts[target] = {{"tensor", tensor},
+                         {"kind", "elf-so"},
+                         {"xxh3_64", artifactChecksum(so)}};
     f.tensors.push_back(
         {tensor, "U8", {int64_t(so.size())}, so.data(), so.size()});
   }

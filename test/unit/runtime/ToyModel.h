@@ -42,6 +42,10 @@ struct ToyShape {
   }
 };
 
+/// The header checksum of artifact bytes, as bitttt-compile writes it
+/// ("xxh3_64": XXH3-64, 16 lowercase hex digits).
+std::string artifactChecksum(const std::string &bytes);
+
 /// A toy .bitt under construction: edit `header` / `tensors`, then write().
 struct ToyFile {
   ToyShape shape;

@@ -66,5 +66,10 @@ PackedTernaryType::verify(function_ref<InFlightDiagnostic()> emitError,
   if (rows <= 0 || cols <= 0)
     return emitError() << "packed_ternary dimensions must be positive, got "
                        << rows << "x" << cols;
+  if (rows > ::bitttt::format::kMaxPackedDim ||
+      cols > ::bitttt::format::kMaxPackedDim)
+    return emitError() << "packed_ternary dimensions must be at most 2^40 "
+                          "(the packed size must fit in int64), got "
+                       << rows << "x" << cols;
   return success();
 }

@@ -9,8 +9,10 @@
 //===----------------------------------------------------------------------===//
 #include "bitttt/Format/BittFile.h"
 #include "BittHeader.h"
+#include "bitttt/Format/Packing.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <new>
 
@@ -274,6 +276,29 @@ Status readAll(const std::string &path, int fd, uint64_t limit,
 }
 
 } // namespace
+
+/// An error naming the file, the tensor and the first index of a NaN or
+/// ±Inf in the F32 tensor `t`, or ok. Weights come from training; a
+/// non-finite one would only show as NaN logits at run time.
+Status checkFinite(const BittFile &file, const TensorInfo &t) {
+  int64_t i = firstNonFinite(t.data, int64_t(t.nbytes / 4));
+  if (i < 0)
+    return Status::ok();
+  float v;
+  std::memcpy(&v, static_cast<const char *>(t.data) + i * 4, 4);
+  std::string at;
+  for (int64_t d = int64_t(t.shape.size()) - 1, rest = i; d >= 0; --d) {
+    at = std::to_string(rest % t.shape[d]) + (at.empty() ? "" : ", ") + at;
+    rest /= t.shape[d];
+  }
+  return Status::error(ErrorCode::Format, file.path() + ": tensor '" + t.name +
+                                              "' has a non-finite value (" +
+                                              (std::isnan(v) ? "nan"
+                                               : v > 0       ? "inf"
+                                                             : "-inf") +
+                                              ") at [" + at +
+                                              "]: weights must be finite");
+}
 
 Status openRegularFile(const std::string &path, int &fd, uint64_t &size) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect

@@ -309,16 +309,16 @@ Status validatePacked(const std::string &file, const std::string &weight,
       return formatError(file, "header field " + quote(field + "." + key) +
                                    " is missing");
   uint64_t rows, cols;
+  const std::string limit = ", expected a positive integer <= 2^40 (" +
+                            std::to_string(kMaxPackedDim) + ")";
   if (!getUnsigned(entry["rows"], rows) || rows == 0 ||
-      rows > (uint64_t(1) << 40))
+      rows > uint64_t(kMaxPackedDim))
     return formatError(file, "header field " + quote(field + ".rows") + " is " +
-                                 entry["rows"].dump() +
-                                 ", expected a positive integer");
+                                 entry["rows"].dump() + limit);
   if (!getUnsigned(entry["cols"], cols) || cols == 0 ||
-      cols > (uint64_t(1) << 40))
+      cols > uint64_t(kMaxPackedDim))
     return formatError(file, "header field " + quote(field + ".cols") + " is " +
-                                 entry["cols"].dump() +
-                                 ", expected a positive integer");
+                                 entry["cols"].dump() + limit);
   const json &layout = entry["layout"];
   if (!layout.is_string())
     return formatError(file, "header field " + quote(field + ".layout") +

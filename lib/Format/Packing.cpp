@@ -27,6 +27,17 @@ float ternaryScale(const void *data, int64_t count) {
   return std::max(mean, kWeightEps);
 }
 
+int64_t firstNonFinite(const void *data, int64_t count) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, p + i * 4, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u) // exponent all ones
+      return i;
+  }
+  return -1;
+}
+
 const char *ternaryLayoutName(TernaryLayout layout) {
   return layout == TernaryLayout::T5B160 ? "t5_b160" : "i2_b128";
 }

@@ -1,6 +1,7 @@
 //===- ModelBuilder.cpp - config + checkpoint -> bitttt module --*- C++ -*-===//
 #include "bitttt/Frontend/ModelBuilder.h"
 #include "bitttt/Format/Packing.h"
+#include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include "bitttt/Dialect/BitTTTDialect.h"
 #include "bitttt/Dialect/BitTTTOps.h"
@@ -598,11 +599,17 @@ llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &c) {
   return seed;
 }
 
-Error checkPrefillChunk(const ModelConfig &c, int64_t chunk) {
+Error checkPrefillChunk(const ModelConfig &c, int64_t chunk, StringRef subject,
+                        StringRef configName) {
+  std::string what =
+      subject.empty() ? ("prefill chunk " + Twine(chunk)).str() : subject.str();
   if (chunk <= 0 || chunk % c.miniBatch != 0)
-    return makeError("prefill chunk " + Twine(chunk) +
-                     " is not a positive multiple of ttt.mini_batch (" +
-                     Twine(c.miniBatch) + ")");
+    return makeError(what + " is not a positive multiple of ttt.mini_batch (" +
+                     Twine(c.miniBatch) +
+                     (configName.empty() ? "" : " in " + configName) + ")");
+  if (chunk > BITTTT_MAX_CALL_TOKENS)
+    return makeError(what + " is more than the runtime takes in one call " +
+                     "(2^24 = " + Twine(BITTTT_MAX_CALL_TOKENS) + " tokens)");
   return Error::success();
 }
 

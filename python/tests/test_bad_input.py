@@ -16,6 +16,7 @@ import shutil
 import struct
 import subprocess
 
+import numpy as np
 import pytest
 
 from bitttt_ref.config import Config
@@ -334,3 +335,46 @@ def test_compile_output_follows_a_symlink_and_writes_a_fifo_in_place(work, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert os.path.exists(fifo) and not os.path.isfile(fifo)       # still a FIFO
     assert got and got[0] == target.read_text()
+
+
+# --- Values ------------------------------------------------------------------
+
+@pytest.mark.parametrize("tensor,index,value,lm_head", [
+    ("layers.0.ttt.q_proj.weight", (3, 5), np.nan, "f32"),   # packed BitLinear
+    ("layers.0.mlp.gate_proj.weight", (0, 0), np.inf, "f32"),
+    ("embed.weight", (7, 1), -np.inf, "f32"),
+    ("layers.0.norm1.weight", (4,), np.nan, "f32"),
+    ("lm_head.weight", (299, 31), np.inf, "int8"),            # quantized head
+])
+def test_compile_refuses_non_finite_weights(work, tmp_path, tensor, index, value, lm_head):
+    """A NaN or ±Inf weight is a compile error naming the checkpoint, the
+    tensor and the index (before: the compile succeeded and generate said
+    `every logit is NaN`); no output file."""
+    from safetensors.numpy import load_file, save_file
+    d = model_copy(work, tmp_path)
+    st = d / "model.safetensors"
+    tensors = load_file(str(st))
+    tensors[tensor][index] = value
+    save_file(tensors, str(st))
+    name = {np.inf: "inf", -np.inf: "-inf"}.get(value, "nan")
+    refused([COMPILE, d, "-o", tmp_path / "out.bitt", "--target=x86-64-v3",
+             f"--lm-head={lm_head}"], [tmp_path], str(st), f"tensor '{tensor}'",
+            f"non-finite value ({name}) at [{', '.join(map(str, index))}]", timeout=120)
+
+
+def test_compile_refuses_a_prefill_chunk_the_runtime_would_refuse(work, tmp_path):
+    _, model, _ = work
+    refused([COMPILE, model, "-o", tmp_path / "out.bitt", f"--prefill-chunk={2**25}"],
+            [tmp_path], f"--prefill-chunk={2**25} is more than the runtime takes in one "
+            "call (2^24 = 16777216 tokens)")
+
+
+def test_packed_type_dimensions_are_bounded(tmp_path):
+    """`!bitttt.packed_ternary` dimensions whose packed size would overflow
+    int64 are a verifier error (before: lowered to a negative dimension, exit
+    0)."""
+    src = tmp_path / "big.mlir"
+    src.write_text("func.func @f(%p: !bitttt.packed_ternary<4x9223372036854775807>) {\n"
+                   "  return\n}\n")
+    refused([bitt_runner.BUILD + "/bin/bitttt-opt", src, "--bitttt-lower-packed-bitlinear"],
+            [tmp_path], f"{src}:1:", "packed_ternary dimensions must be at most 2^40")

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ModelSpec.h"
+#include "bitttt/Target/CPU/ArtifactAbi.h"
 
 #include <nlohmann/json.hpp>
 
@@ -421,9 +422,11 @@ Status SpecParser::parseFunction(const std::string &name, const json &entry) {
                       "is " + symbol.dump() + ", expected a symbol name");
   fn.symbol = symbol.get<std::string>();
   if (!tokens.is_number_unsigned() || tokens.get<uint64_t>() == 0 ||
-      tokens.get<uint64_t>() > (uint64_t(1) << 24))
+      tokens.get<uint64_t>() > uint64_t(BITTTT_MAX_CALL_TOKENS))
     return fieldError(field + ".tokens",
-                      "is " + tokens.dump() + ", expected a positive integer");
+                      "is " + tokens.dump() +
+                          ", expected a positive integer <= 2^24 (" +
+                          std::to_string(BITTTT_MAX_CALL_TOKENS) + ")");
   fn.tokens = tokens.get<int64_t>();
   if (name == "decode" && fn.tokens != 1)
     return fieldError(field + ".tokens",

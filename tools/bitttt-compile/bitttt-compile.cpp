@@ -525,12 +525,10 @@ int main(int argc, char **argv) {
       bitttt::parseModelConfig(input->configText, input->configName);
   if (!config)
     return fail(config.takeError());
-  if (Error e = bitttt::checkPrefillChunk(*config, prefillChunk)) {
-    consumeError(std::move(e));
-    return fail("--prefill-chunk=" + Twine(prefillChunk) +
-                " is not a positive multiple of ttt.mini_batch (" +
-                Twine(config->miniBatch) + " in " + input->configName + ")");
-  }
+  if (Error e = bitttt::checkPrefillChunk(
+          *config, prefillChunk,
+          ("--prefill-chunk=" + Twine(prefillChunk)).str(), input->configName))
+    return fail(std::move(e));
   if (Error e = checkTokenizer(*input, *config))
     return fail(std::move(e));
   if (!input->checkpoint)

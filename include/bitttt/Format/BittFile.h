@@ -173,6 +173,12 @@ Status writeBittV2(const std::string &path, const std::string &headerJson,
                    const std::map<std::string, std::string> &metadata = {},
                    const WriteOptions &options = {});
 
+/// An error naming `file`, the F32 tensor `t` and the first index of a NaN
+/// or ±Inf in it, or ok. Weights come from training; a non-finite one would
+/// only show as NaN logits at run time (the compiler's writer checks every
+/// F32 weight it stores or quantizes).
+Status checkFinite(const BittFile &file, const TensorInfo &t);
+
 /// Reads a whole file that may be a stream (a prompt, a data file: a pipe
 /// or `/dev/stdin` works); errors name the file and the system's reason.
 /// At most kMaxStreamBytes: an endless device is refused, not read until

@@ -33,6 +33,11 @@ constexpr int64_t blockWeights(TernaryLayout layout) {
   return layout == TernaryLayout::T5B160 ? 160 : 128;
 }
 inline constexpr int64_t kMaxBlockWeights = 160;
+
+/// The largest rows or cols of a packed weight (the .bitt reader and the
+/// `!bitttt.packed_ternary` verifier): far above any model, low enough that
+/// rows · packedRowBytes(cols) cannot overflow int64.
+inline constexpr int64_t kMaxPackedDim = int64_t(1) << 40;
 /// Bytes of one packed row of `cols` weights: 32 · ceil(cols / block).
 inline int64_t packedRowBytes(TernaryLayout layout, int64_t cols) {
   int64_t n = blockWeights(layout);
@@ -48,6 +53,10 @@ inline int64_t i2b128RowBytes(int64_t cols) {
 /// (any alignment). The sum runs in double, in memory order, so γ is the
 /// f32 nearest the exact mean, independent of vectorization or threads.
 float ternaryScale(const void *data, int64_t count);
+
+/// The index of the first NaN or ±Inf among `count` f32 values at `data`
+/// (unaligned), or -1 when all are finite.
+int64_t firstNonFinite(const void *data, int64_t count);
 
 /// A quantized, packed weight: rows × packedRowBytes(layout, cols) bytes.
 struct PackedTernary {

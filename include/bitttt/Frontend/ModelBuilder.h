@@ -88,8 +88,12 @@ std::vector<WeightSpec> expectedWeights(const ModelConfig &config);
 /// eta_grads, pos`; seed `w, keys, errors, pos` (docs/frontend.md).
 llvm::ArrayRef<llvm::StringRef> stateSlots(const ModelConfig &config);
 
-/// Checks that `chunk` is a positive multiple of ttt.mini_batch.
-llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk);
+/// Checks that `chunk` is a positive multiple of ttt.mini_batch and at most
+/// BITTTT_MAX_CALL_TOKENS. The message starts with `subject` (default
+/// "prefill chunk N") and names `configName` beside the mini-batch if given.
+llvm::Error checkPrefillChunk(const ModelConfig &config, int64_t chunk,
+                              llvm::StringRef subject = "",
+                              llvm::StringRef configName = "");
 
 /// Checks the checkpoint against expectedWeights(config): every tensor is
 /// present with dtype F32 and the expected shape (or, when `packed` lists

@@ -20,6 +20,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/xxhash.h"
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -99,6 +100,9 @@ Error Writer::addCheckpointTensor(const std::string &name) {
   const format::TensorInfo *t = c.checkpoint->find(name);
   if (!t)
     return makeError(c.checkpoint->path() + ": missing tensor '" + name + "'");
+  if (t->dtype == "F32")
+    if (format::Status s = format::checkFinite(*c.checkpoint, *t); !s)
+      return makeError(s.message());
   tensors.push_back({name, t->dtype, t->shape, t->data, t->nbytes});
   tensors.back().written = [file = c.checkpoint, t] { file->release(*t); };
   added[name] = true;
@@ -166,6 +170,8 @@ Error Writer::addTensorInput(const std::string &where, const AbiBuffer &b) {
     tensors.push_back(
         {b.name, "U8", shape, nullptr, uint64_t(shape[0] * shape[1])});
     tensors.back().produce = [p, layout](void *out) {
+      if (!std::isfinite(p->scale())) // a NaN or ±Inf makes the mean one
+        return format::checkFinite(*p->file, *p->weight);
       format::packTernaryCodes(p->weight->data, p->rows(), p->cols(),
                                p->scale(), static_cast<uint8_t *>(out), layout);
       p->file->release(*p->weight);

@@ -71,6 +71,8 @@ Error LMHeadParts::add(const std::string &where, const AbiBuffer &b,
                        "' is not the F32 matrix to quantize");
     int64_t v = latent->shape[0], d = latent->shape[1];
     if (!quantized) {
+      if (format::Status s = format::checkFinite(checkpoint, *latent); !s)
+        return makeError(s.message());
       if (f == format::LMHeadFormat::BF16)
         bf16 = format::quantizeLMHeadBF16(latent->data, v * d);
       else

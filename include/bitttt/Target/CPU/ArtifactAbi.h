@@ -37,6 +37,10 @@ extern "C" {
 /* Entry points are BITTTT_ENTRY_PREFIX + the function's name. */
 #define BITTTT_ENTRY_PREFIX "bitttt_entry_"
 
+/* The most tokens one call takes (2^24): bitttt-compile refuses a larger
+ * --prefill-chunk, the runtime a header whose "tokens" says more. */
+#define BITTTT_MAX_CALL_TOKENS (1 << 24)
+
 /* One part of a parallel loop: iterations [begin, end). */
 typedef void (*bitttt_loop_body)(void *closure, int64_t begin, int64_t end);
 

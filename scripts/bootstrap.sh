@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  cmake ninja-build clang-22 lld-22
+  cmake ninja-build clang-22 lld-22 libclang-rt-22-dev
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   nlohmann-json3-dev libgtest-dev libopenblas-dev
   libpcre2-dev libcli11-dev libxxhash-dev pkg-config gnuplot-nox

@@ -16,6 +16,9 @@ echo "== lit"
 echo "== gtest"
 build/bin/bitttt-runtime-tests --gtest_brief=1 --gtest_output="xml:$results/gtest.xml"
 
+echo "== fuzz build (ASan + UBSan; the corpora replay in pytest)"
+bash scripts/fuzz.sh build >"$results/fuzz-build.log" 2>&1 || { tail -30 "$results/fuzz-build.log"; echo "fuzz build failed"; }
+
 echo "== pytest"
 PYTHONPATH=python .venv/bin/python -m pytest -q python/tests -p no:cacheprovider \
   --junitxml="$results/pytest.xml"

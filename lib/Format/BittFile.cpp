@@ -55,7 +55,7 @@ bool isPadding(const std::string &name) {
 } // namespace
 
 BittFile::~BittFile() {
-  if (base_)
+  if (base_ && mapped_)
     ::munmap(const_cast<unsigned char *>(base_), size_);
   if (fd_ >= 0)
     ::close(fd_);
@@ -70,7 +70,7 @@ void BittFile::release(const TensorInfo &t) const {
   static const uint64_t page = uint64_t(::sysconf(_SC_PAGESIZE));
   uint64_t begin = (t.fileOffset + page - 1) / page * page;
   uint64_t end = (t.fileOffset + t.nbytes) / page * page;
-  if (base_ && end > begin)
+  if (base_ && mapped_ && end > begin)
     (void)::madvise(const_cast<unsigned char *>(base_) + begin, end - begin,
                     MADV_DONTNEED);
 }
@@ -94,6 +94,7 @@ Status BittFile::open(const std::string &path, std::unique_ptr<BittFile> &out) {
                            path + ": cannot mmap " + bytes(file->size_) + ": " +
                                std::strerror(errno));
     file->base_ = static_cast<const unsigned char *>(map);
+    file->mapped_ = true;
     if (Status s = file->parse(); !s)
       return s;
     out = std::move(file);
@@ -102,6 +103,28 @@ Status BittFile::open(const std::string &path, std::unique_ptr<BittFile> &out) {
     return Status::error(ErrorCode::OutOfMemory, path + ": out of memory");
   } catch (const std::exception &e) {
     return Status::error(ErrorCode::Internal, path + ": " + e.what());
+  }
+}
+
+Status BittFile::openBytes(const std::string &name, std::string bytes,
+                           std::unique_ptr<BittFile> &out) {
+  out.reset();
+  try {
+    std::unique_ptr<BittFile> file(new BittFile());
+    file->path_ = name;
+    file->owned_ = std::move(bytes);
+    file->size_ = file->owned_.size();
+    if (file->size_ == 0)
+      return formatError(name, "truncated: the file is empty");
+    file->base_ = reinterpret_cast<const unsigned char *>(file->owned_.data());
+    if (Status s = file->parse(); !s)
+      return s;
+    out = std::move(file);
+    return Status::ok();
+  } catch (const std::bad_alloc &) {
+    return Status::error(ErrorCode::OutOfMemory, name + ": out of memory");
+  } catch (const std::exception &e) {
+    return Status::error(ErrorCode::Internal, name + ": " + e.what());
   }
 }
 

@@ -92,6 +92,10 @@ class BittFile {
 public:
   /// Opens, maps and validates `path`.
   static Status open(const std::string &path, std::unique_ptr<BittFile> &out);
+  /// Validates `bytes` as the contents of a file called `name` (messages
+  /// name it), which the object keeps: the fuzzers' entry (test/fuzz/).
+  static Status openBytes(const std::string &name, std::string bytes,
+                          std::unique_ptr<BittFile> &out);
   ~BittFile();
   BittFile(const BittFile &) = delete;
   BittFile &operator=(const BittFile &) = delete;
@@ -123,6 +127,8 @@ private:
   Status parse();
 
   std::string path_;
+  std::string owned_; ///< openBytes' contents (base_ points into it)
+  bool mapped_ = false;
   int fd_ = -1;
   const unsigned char *base_ = nullptr;
   uint64_t size_ = 0;

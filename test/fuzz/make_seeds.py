@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of test/fuzz/corpus/ (committed; rerun after a
+format change): small but complete inputs, so the fuzzers start from every
+section of a real file.
+
+    PYTHONPATH=python .venv/bin/python test/fuzz/make_seeds.py build/bin
+
+bitt/: a compiled tiny model (v2, one target, every header section) with its
+artifact bytes cut to a stub (the reader does not look inside them; the
+header's checksum is of the stub), its safetensors checkpoint, the same
+model as a v1 .bitt. tokenizer/: tokenizer.json trained by bitttt-run, plus
+one with added tokens and a post-processor. json_depth/: small JSON texts.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import xxhash
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+from bitttt_ref import bitt  # noqa: E402
+from bitttt_ref.config import Config  # noqa: E402
+from bitttt_ref.model import BitTTTModel  # noqa: E402
+
+CONFIG = {"vocab_size": 300, "hidden_dim": 32, "num_layers": 1, "intermediate_dim": 64,
+          "act_bits": 8, "ttt": {"variant": "linear", "num_heads": 2, "mini_batch": 4}}
+
+
+def main(bindir):
+    out = {k: os.path.join(HERE, "corpus", k) for k in ("bitt", "tokenizer", "json_depth")}
+    for d in out.values():
+        os.makedirs(d, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "model")
+        BitTTTModel(Config.from_dict(CONFIG)).init_random(1).save_pretrained(model)
+        corpus = os.path.join(tmp, "c.txt")
+        with open(corpus, "w") as f:
+            f.write("the quick brown fox jumps over the lazy dog 0123456789\n" * 40)
+        tok = os.path.join(model, "tokenizer.json")
+        subprocess.run([os.path.join(bindir, "bitttt-run"), "tokenizer", "train", corpus,
+                        "--vocab-size", "300", "--special", "<|endoftext|>", "-o", tok],
+                       check=True, capture_output=True)
+        full = os.path.join(tmp, "m.bitt")
+        subprocess.run([os.path.join(bindir, "bitttt-compile"), model, "-o", full,
+                        "--target=x86-64-v3", "--prefill-chunk=8"], check=True)
+        _, header, tensors, metadata = bitt.read(full)
+        stub = b"\x7fELF" + bytes(60)
+        arrays = {}
+        for name, t in tensors.items():
+            arrays[name] = np.frombuffer(stub, np.uint8) if name.startswith("__artifact__") \
+                else t.numpy()
+        for entry in header["bitttt"]["artifacts"].values():
+            entry["xxh3_64"] = xxhash.xxh3_64_hexdigest(stub)
+        bitt.write_v2(os.path.join(out["bitt"], "tiny-v2.bitt"), header, arrays, metadata)
+        with open(os.path.join(model, "model.safetensors"), "rb") as f, \
+                open(os.path.join(out["bitt"], "tiny.safetensors"), "wb") as g:
+            g.write(f.read())
+        latent = {n: t.numpy() for n, t in bitt.read(os.path.join(model, "model.safetensors"))[2].items()}
+        with open(tok) as f:
+            tok_json = json.load(f)
+        bitt.write_v1(os.path.join(out["bitt"], "tiny-v1.bitt"),
+                      {"config": CONFIG, "tokenizer": tok_json}, latent)
+        with open(tok) as f, open(os.path.join(out["tokenizer"], "bpe.json"), "w") as g:
+            g.write(f.read())
+        t2 = dict(tok_json)
+        t2["added_tokens"] = list(t2.get("added_tokens", [])) + [
+            {"id": 299, "content": "<pad>", "single_word": False, "lstrip": False,
+             "rstrip": False, "normalized": False, "special": True}]
+        t2["post_processor"] = {"type": "TemplateProcessing",
+                                "single": [{"SpecialToken": {"id": "<pad>", "type_id": 0}},
+                                           {"Sequence": {"id": "A", "type_id": 0}}],
+                                "pair": [], "special_tokens": {
+                                    "<pad>": {"id": "<pad>", "ids": [299], "tokens": ["<pad>"]}}}
+        with open(os.path.join(out["tokenizer"], "bpe-added.json"), "w") as g:
+            json.dump(t2, g)
+    for i, text in enumerate(['{"a": [1, 2.5, "x\\"y", null, true], "b": {"c": {}}}',
+                              "[[[[[[[[]]]]]]]]", json.dumps(CONFIG), '"\\u00e9\\\\["']):
+        with open(os.path.join(out["json_depth"], f"seed{i}.json"), "w") as g:
+            g.write(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "build/bin")

@@ -15,6 +15,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -378,3 +379,172 @@ def test_packed_type_dimensions_are_bounded(tmp_path):
                    "  return\n}\n")
     refused([bitt_runner.BUILD + "/bin/bitttt-opt", src, "--bitttt-lower-packed-bitlinear"],
             [tmp_path], f"{src}:1:", "packed_ternary dimensions must be at most 2^40")
+
+
+# --- The Python package and the C API (in a child process: a crash must show
+# as a signal, not take the test run down) -----------------------------------
+
+PY_CASE = """
+import sys, bitttt
+try:
+    {call}
+except bitttt.Error as e:
+    sys.stderr.write(str(e)); sys.exit(1)
+sys.exit(0)
+"""
+
+
+def py_refused(call, watch, *expect):
+    env = dict(os.environ, PYTHONPATH=os.path.join(bitt_runner.REPO, "python"))
+    before = snapshot(*watch)
+    proc = subprocess.run([sys.executable, "-c", PY_CASE.format(call=call)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    for e in expect:
+        assert str(e) in proc.stderr, (e, proc.stderr[-2000:])
+    assert snapshot(*watch) == before
+
+
+@pytest.mark.parametrize("case", ["fifo", "dir", "deep_header", "flipped_code", "missing",
+                                  "truncated"])
+def test_python_model_refuses_bad_files(work, tmp_path, case):
+    _, _, bitt = work
+    p = tmp_path / "m.bitt"
+    if case == "fifo":
+        os.mkfifo(p)
+        want = "not a regular file (a FIFO)"
+    elif case == "dir":
+        p.mkdir()
+        want = "not a regular file (a directory)"
+    elif case == "deep_header":
+        splice_bitt_header(bitt, p, deep_array(DEEPER))
+        want = "deeper than 128 levels"
+    elif case == "flipped_code":
+        from bitttt_ref import bitt as bitt_ref
+        data = bytearray(bitt.read_bytes())
+        _, header, tensors, _ = bitt_ref.read(str(bitt))
+        art = tensors[header["bitttt"]["artifacts"]["x86-64-v3"]["tensor"]]
+        raw = art.numpy().tobytes()
+        at = data.find(raw[:4096]) + len(raw) // 2       # the middle of the code
+        data[at] ^= 0x5a
+        p.write_bytes(data)
+        want = "checksum mismatch"
+    elif case == "missing":
+        want = "cannot open: No such file or directory"
+    else:
+        p.write_bytes(bitt.read_bytes()[:5000])
+        want = "truncated"
+    py_refused(f"bitttt.Model({str(p)!r})", [tmp_path], str(p), want)
+
+
+@pytest.mark.parametrize("case", ["deep", "fifo", "not_json"])
+def test_python_tokenizer_refuses_bad_files(work, tmp_path, case):
+    p = tmp_path / "tokenizer.json"
+    if case == "deep":
+        p.write_text('{"model": ' + deep_array(DEEPER) + "}")
+        want = "deeper than 128 levels"
+    elif case == "fifo":
+        os.mkfifo(p)
+        want = "not a regular file (a FIFO)"
+    else:
+        p.write_text('{"model": [1, 2')
+        want = "malformed JSON"
+    py_refused(f"bitttt.Tokenizer.from_file({str(p)!r})", [tmp_path], str(p), want)
+
+
+def test_python_tokenizer_from_json_refuses_deep_text(tmp_path):
+    py_refused(f"bitttt.Tokenizer.from_json('{{\"m\": ' + '[' * {DEEPER} + ']' * {DEEPER} + '}}', "
+               "'given.json')", [tmp_path], "given.json", "deeper than 128 levels")
+
+
+C_CASE = r"""
+import ctypes, sys
+lib = ctypes.CDLL({lib!r})
+lib.bitttt_last_error.restype = ctypes.c_char_p
+out = ctypes.c_void_p()
+{call}
+sys.stderr.write(lib.bitttt_last_error().decode()); sys.exit(0 if status == 0 else 1)
+"""
+
+
+@pytest.mark.parametrize("case", ["model_fifo", "file_fifo", "file_deep", "tokenizer_deep"])
+def test_c_api_returns_named_errors(work, tmp_path, case):
+    _, _, bitt = work
+    p = tmp_path / "x"
+    if case in ("model_fifo", "file_fifo"):
+        os.mkfifo(p)
+        want = "not a regular file (a FIFO)"
+    elif case == "file_deep":
+        splice_bitt_header(bitt, p, deep_array(DEEPER))
+        want = "deeper than 128 levels"
+    else:
+        p.write_text("[" * DEEPER)
+        want = "deeper than 128 levels"
+    fn = {"model_fifo": "bitttt_model_load(path, None, ctypes.byref(out))",
+          "file_fifo": "bitttt_file_open(path, ctypes.byref(out))",
+          "file_deep": "bitttt_file_open(path, ctypes.byref(out))",
+          "tokenizer_deep": "bitttt_tokenizer_load(path, ctypes.byref(out))"}[case]
+    call = f"path = {str(p).encode()!r}\nstatus = lib.{fn}"
+    before = snapshot(tmp_path)
+    proc = subprocess.run([sys.executable, "-c",
+                           C_CASE.format(lib=bitttt_rt.LIB, call=call)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert str(p) in proc.stderr and want in proc.stderr, proc.stderr[-2000:]
+    assert snapshot(tmp_path) == before
+
+
+# --- bitttt-run arguments and token files -------------------------------------
+
+def test_run_refuses_bad_arguments_and_token_files(work, tmp_path):
+    """Each a named error with exit 1, nothing written: an id outside the
+    vocabulary, a non-number id, a target that is not one, a token file of
+    odd length or with an id outside the vocabulary, a tokenizer.json that
+    is not an object, an output directory that is a file."""
+    _, model, bitt = work
+    odd = tmp_path / "odd.bin"
+    odd.write_bytes(b"abc")
+    oov = tmp_path / "oov.bin"
+    oov.write_bytes(struct.pack("<3H", 1, 2, 5000))
+    arr = tmp_path / "arr.json"
+    arr.write_text("[1, 2]")
+    text = tmp_path / "doc.txt"
+    text.write_text("hello there")
+    cases = [
+        ([RUN, "generate", bitt, "--ids", "1,99999", "-n", "1"],
+         ["token id 99999 at position 1 is outside the vocabulary [0, 300)"]),
+        ([RUN, "generate", bitt, "--ids", "1,x", "-n", "1"], ["--ids: 'x' is not a token id"]),
+        ([RUN, "generate", bitt, "--ids", "1", "-n", "1", "--target", "x86-64-v9"],
+         ["'x86-64-v9' is not a CPU target (known: x86-64-v4, x86-64-v3)"]),
+        ([RUN, "eval", bitt, odd], [str(odd), "3 bytes is not a whole number of u16 tokens"]),
+        ([RUN, "eval", bitt, oov], [str(oov), "token 5000 at position 2 is outside the "
+                                    "vocabulary [0, 300)"]),
+        ([RUN, "tokenizer", "encode", arr, "hi"], [str(arr), "not a JSON object"]),
+        ([RUN, "data", "prepare", text, "--tokenizer", model / "tokenizer.json", "-o", text],
+         [f"{text}/train.bin", "Not a directory"]),
+    ]
+    for cmd, expect in cases:
+        refused(cmd, [tmp_path], *expect)
+
+
+# --- bitttt-opt --------------------------------------------------------------
+
+@pytest.mark.parametrize("source,expect", [
+    ("func.func @f(%p: !bitttt.packed_ternary<0x4>) {\n  return\n}\n",
+     ":1:40: error: packed_ternary dimensions must be positive, got 0x4"),
+    ("func.func @f(%p: !bitttt.packed_ternary<4x4, bogus>) {\n  return\n}\n",
+     ":1:46: error: unknown packed_ternary layout 'bogus'; expected i2_b128|t5_b160"),
+    ("func.func @f(%p: !bitttt.packed_ternary<4x>) {\n  return\n}\n",
+     ":1:43: error: invalid dimension"),
+    ('func.func @f() {\n  "bitttt.nope"() : () -> ()\n  return\n}\n',
+     ":2:3: error: unregistered operation 'bitttt.nope'"),
+    ("func.func @f( {\n", ":1:14: error: expected non-function type"),
+    ("func.func @f(%p: !bitttt.packed_ternary<2199023255553x4>) {\n  return\n}\n",
+     ":1:40: error: packed_ternary dimensions must be at most 2^40"),
+])
+def test_opt_refuses_malformed_ir_at_its_location(tmp_path, source, expect):
+    """A located diagnostic (file:line:col), exit 1, and no -o file."""
+    src = tmp_path / "in.mlir"
+    src.write_text(source)
+    refused([bitt_runner.BUILD + "/bin/bitttt-opt", src, "-o", tmp_path / "out.mlir"],
+            [tmp_path], f"{src}{expect}")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The libFuzzer targets of test/fuzz (docs/reliability.md), in their own
-# sanitizer build dir build-fuzz/ (clang-22, ASan + UBSan, runtime only):
+# sanitizer build dir build-fuzz/ (clang-22, ASan + UBSan; the runtime and
+# the compiler's config reader, not the MLIR compiler):
 #
 #   scripts/fuzz.sh build              configure and build build-fuzz/
 #   scripts/fuzz.sh TARGET SECONDS     fuzz one target (bitt, tokenizer,
-#                                      json_depth) from its seed corpus;
+#                                      json_depth, config) from its seeds;
 #                                      new inputs go to build-fuzz/corpus/,
 #                                      a crash to build-fuzz/crash-* (add it
 #                                      to test/fuzz/crashers/TARGET/ once fixed)
@@ -13,7 +14,7 @@
 #                                      test command does this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS=(bitt tokenizer json_depth)
+TARGETS=(bitt tokenizer json_depth config)
 
 build() {
   if [ ! -f build-fuzz/build.ninja ]; then

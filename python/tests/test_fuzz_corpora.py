@@ -13,7 +13,7 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FUZZ = os.path.join(REPO, "test", "fuzz")
 BIN = os.path.join(os.environ.get("BITTTT_FUZZ_BUILD", os.path.join(REPO, "build-fuzz")), "bin")
-TARGETS = ("bitt", "tokenizer", "json_depth")
+TARGETS = ("bitt", "tokenizer", "json_depth", "config")
 CASES = [(t, p) for t in TARGETS
          for p in sorted(glob.glob(os.path.join(FUZZ, "corpus", t, "*")) +
                          glob.glob(os.path.join(FUZZ, "crashers", t, "*")))]

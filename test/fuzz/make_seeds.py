@@ -31,7 +31,7 @@ CONFIG = {"vocab_size": 300, "hidden_dim": 32, "num_layers": 1, "intermediate_di
 
 
 def main(bindir):
-    out = {k: os.path.join(HERE, "corpus", k) for k in ("bitt", "tokenizer", "json_depth")}
+    out = {k: os.path.join(HERE, "corpus", k) for k in ("bitt", "tokenizer", "json_depth", "config")}
     for d in out.values():
         os.makedirs(d, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +81,19 @@ def main(bindir):
                               "[[[[[[[[]]]]]]]]", json.dumps(CONFIG), '"\\u00e9\\\\["']):
         with open(os.path.join(out["json_depth"], f"seed{i}.json"), "w") as g:
             g.write(text)
+
+
+    configs = [CONFIG,
+               {"vocab_size": 1000, "hidden_dim": 256, "num_layers": 4, "inner_lr": 0.01},
+               {"arch": "ttt", "vocab_size": 100, "hidden_dim": 64, "num_layers": 2, "n_heads": 1,
+                "n_kv_heads": 1, "intermediate_dim": None, "inner_lr": 0.1,
+                "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "activation": "SiLU"},
+               {"arch": "bitttt", "vocab_size": 64, "hidden_dim": 48, "num_layers": 1,
+                "intermediate_dim": 96, "act_bits": 0,
+                "ttt": {"variant": "seed", "mini_batch": 1, "inner_lr": 0.5}}]
+    for i, c in enumerate(configs):
+        with open(os.path.join(out["config"], f"config{i}.json"), "w") as g:
+            json.dump(c, g)
 
 
 if __name__ == "__main__":

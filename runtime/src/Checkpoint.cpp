@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Checkpoint.h"
+#include "Hex.h"
 #include "bitttt/Format/JsonDepth.h"
 
 #define XXH_INLINE_ALL
@@ -42,6 +43,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "checkpoint files store little-endian F32 as raw bytes");
 
 namespace bitttt::ckpt {
+using rt::hex64;
 namespace {
 
 using format::ErrorCode;
@@ -62,12 +64,6 @@ Status sysError(const std::string &path, const std::string &what) {
 }
 
 std::string quote(const std::string &s) { return "'" + s + "'"; }
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string joinPath(const std::string &dir, const std::string &name) {
   if (dir.empty())

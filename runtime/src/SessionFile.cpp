@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CApi.h"
+#include "Hex.h"
 #include "Session.h"
 
 #include <nlohmann/json.hpp>
@@ -30,12 +31,6 @@ constexpr const char *kStatePrefix = "state.";
 constexpr const char *kLogits = "logits";
 
 std::string quote(const std::string &s) { return "'" + s + "'"; }
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 /// XXH3-64 of the tensors in the order given (name, then bytes).
 std::string checksum(const std::vector<TensorData> &tensors) {

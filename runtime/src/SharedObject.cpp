@@ -1,5 +1,6 @@
 //===- SharedObject.cpp - dlopen a compiled artifact from memory ----------===//
 #include "SharedObject.h"
+#include "Hex.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -139,9 +140,7 @@ Status SharedObject::load(const std::string &what, const void *bytes,
                          what + ": the header gives no 'xxh3_64' checksum "
                                 "(written by an older bitttt-compile: "
                                 "recompile the model)");
-  char actual[17];
-  std::snprintf(actual, sizeof actual, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(bytes, size)));
+  std::string actual = hex64(XXH3_64bits(bytes, size));
   if (xxh3 != actual)
     return Status::error(ErrorCode::Format,
                          what + ": checksum mismatch: the header says " + xxh3 +

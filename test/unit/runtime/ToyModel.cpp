@@ -1,5 +1,6 @@
 //===- ToyModel.cpp - compile and package the toy artifact ----------------===//
 #include "ToyModel.h"
+#include "Hex.h"
 
 #include "bitttt/Target/CPU/ArtifactAbi.h"
 
@@ -182,11 +183,7 @@ format::TensorData &ToyFile::tensor(const std::string &name) {
 }
 
 std::string artifactChecksum(const std::string &bytes) {
-  char sum[17];
-  std::snprintf(
-      sum, sizeof sum, "%016llx",
-      static_cast<unsigned long long>(XXH3_64bits(bytes.data(), bytes.size())));
-  return sum;
+  return rt::hex64(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
 void ToyFile::write(const std::string &path) const {

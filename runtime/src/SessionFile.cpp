@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CApi.h"
+#include "Fuzzing.h"
 #include "Hex.h"
 #include "Session.h"
 
@@ -164,7 +165,7 @@ bitttt_status readSessionFile(const bitttt_session &s, const char *function,
                " tensors, the model's state has " + std::to_string(expected));
   for (const auto &t : out.file->tensors())
     all.push_back({t.name, t.dtype, t.shape, t.data, t.nbytes});
-  if (checksum(all) != sum->get<std::string>())
+  if (checksum(all) != sum->get<std::string>() && kEnforceChecksums)
     return bad("checksum mismatch (the file is corrupted)");
   return BITTTT_OK;
 }

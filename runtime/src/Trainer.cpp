@@ -19,8 +19,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sys/stat.h>
@@ -435,6 +437,8 @@ Status load(bitttt_trainer &t, const std::string &path) {
     return Status::error(ErrorCode::InvalidArgument,
                          path + ": field '" + field + "' " + why);
   };
+  if (!c.meta.is_object())
+    return refuse("bitttt_checkpoint", "is not a JSON object");
   std::string d = firstDifference(configOf(t), c.meta.value("config", json()));
   if (!d.empty())
     return refuse("config." + d, "differs from the model's config: the "
@@ -442,9 +446,31 @@ Status load(bitttt_trainer &t, const std::string &path) {
   d = firstDifference(trainOf(t), c.meta.value("train", json()));
   if (!d.empty())
     return refuse("train." + d, "differs from the compiled training step");
+  // Every field is checked before anything of the trainer changes.
+  uint64_t words[4];
   const json &rng = c.meta.value("rng", json());
-  if (!rng.is_array() || rng.size() != 4 || !c.meta["step"].is_number_integer())
-    return refuse("rng", "is not four generator words with a step");
+  if (!rng.is_array() || rng.size() != 4)
+    return refuse("rng", "is not four generator words");
+  for (int i = 0; i < 4; ++i) {
+    const std::string *w = rng[i].get_ptr<const std::string *>();
+    char *end = nullptr;
+    errno = 0;
+    if (!w || w->empty() || w->size() > 20 ||
+        w->find_first_not_of("0123456789") != std::string::npos ||
+        (words[i] = std::strtoull(w->c_str(), &end, 10), errno == ERANGE))
+      return refuse("rng", "is not four generator words (decimal strings)");
+  }
+  auto step = c.meta.find("step");
+  if (step == c.meta.end() || !step->is_number_integer() ||
+      step->get<int64_t>() < 0)
+    return refuse("step", "is not a step count");
+  auto drawn = c.meta.find("windows_drawn");
+  if (drawn != c.meta.end() &&
+      (!drawn->is_number_integer() || drawn->get<int64_t>() < 0))
+    return refuse("windows_drawn", "is not a count");
+  auto extra = c.meta.find("extra");
+  if (extra != c.meta.end() && !extra->is_object())
+    return refuse("extra", "is not an object");
   for (const char *part : {"param.", "adam_m.", "adam_v."})
     for (const std::string &name : t.names) {
       const ckpt::Tensor *x = c.find(part + name);
@@ -458,11 +484,11 @@ Status load(bitttt_trainer &t, const std::string &path) {
       std::memcpy(map[name].data(), x->data.data(), x->data.size() * 4);
     }
   for (int i = 0; i < 4; ++i)
-    t.rng.s[i] = std::stoull(rng[i].get<std::string>());
-  t.step = c.meta["step"].get<int64_t>();
-  t.windowsDrawn = c.meta.value("windows_drawn", int64_t(0));
+    t.rng.s[i] = words[i];
+  t.step = step->get<int64_t>();
+  t.windowsDrawn = drawn != c.meta.end() ? drawn->get<int64_t>() : 0;
   t.accumulated = 0;
-  t.extra = c.meta.value("extra", json::object()).dump();
+  t.extra = extra != c.meta.end() ? extra->dump() : "{}";
   return Status::ok();
 }
 

@@ -5,14 +5,21 @@ section of a real file.
 
     PYTHONPATH=python .venv/bin/python test/fuzz/make_seeds.py build/bin
 
-bitt/: a compiled tiny model (v2, one target, every header section) with its
+model/: the tiny checkpoint (config.json, model.safetensors) that
+`scripts/fuzz.sh model` compiles for the session and checkpoint targets
+(needs build-asan/, `scripts/fuzz.sh build`). bitt/: a compiled tiny model (v2, one target, every header section) with its
 artifact bytes cut to a stub (the reader does not look inside them; the
 header's checksum is of the stub), its safetensors checkpoint, the same
 model as a v1 .bitt. tokenizer/: tokenizer.json trained by bitttt-run, plus
 one with added tokens and a post-processor. json_depth/: small JSON texts.
+session/: states of that model saved at several positions. checkpoint/:
+its trainer's checkpoints before and after a step. tokens/: token files
+behind fuzz_tokens' 3-byte prefix (width, vocabulary). mlir/: the model in
+the bitttt dialect, the dialect's lit tests.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +28,7 @@ import numpy as np
 import xxhash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from bitttt_ref import bitt  # noqa: E402
 from bitttt_ref.config import Config  # noqa: E402
@@ -31,12 +39,19 @@ CONFIG = {"vocab_size": 300, "hidden_dim": 32, "num_layers": 1, "intermediate_di
 
 
 def main(bindir):
-    out = {k: os.path.join(HERE, "corpus", k) for k in ("bitt", "tokenizer", "json_depth", "config")}
+    out = {k: os.path.join(HERE, "corpus", k)
+           for k in ("bitt", "tokenizer", "json_depth", "config", "tokens", "session",
+                     "checkpoint", "mlir")}
     for d in out.values():
         os.makedirs(d, exist_ok=True)
+    fixture = os.path.join(HERE, "model")
+    BitTTTModel(Config.from_dict(CONFIG)).init_random(1).save_pretrained(fixture)
+    for name in os.listdir(fixture):
+        if name not in ("config.json", "model.safetensors"):
+            os.remove(os.path.join(fixture, name))
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "model")
-        BitTTTModel(Config.from_dict(CONFIG)).init_random(1).save_pretrained(model)
+        shutil.copytree(fixture, model)
         corpus = os.path.join(tmp, "c.txt")
         with open(corpus, "w") as f:
             f.write("the quick brown fox jumps over the lazy dog 0123456789\n" * 40)
@@ -56,9 +71,13 @@ def main(bindir):
         for entry in header["bitttt"]["artifacts"].values():
             entry["xxh3_64"] = xxhash.xxh3_64_hexdigest(stub)
         bitt.write_v2(os.path.join(out["bitt"], "tiny-v2.bitt"), header, arrays, metadata)
-        with open(os.path.join(model, "model.safetensors"), "rb") as f, \
-                open(os.path.join(out["bitt"], "tiny.safetensors"), "wb") as g:
-            g.write(f.read())
+        link = os.path.join(out["bitt"], "tiny.safetensors")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(os.path.join("..", "..", "model", "model.safetensors"), link)
+        mlir = os.path.join(out["mlir"], "tiny.mlir")
+        subprocess.run([os.path.join(bindir, "bitttt-compile"), model, "-o", mlir,
+                        "--prefill-chunk=4"], check=True)
         latent = {n: t.numpy() for n, t in bitt.read(os.path.join(model, "model.safetensors"))[2].items()}
         with open(tok) as f:
             tok_json = json.load(f)
@@ -83,6 +102,18 @@ def main(bindir):
             g.write(text)
 
 
+    runtime_seeds(out, bindir)
+    for src in ("Dialect/BitTTT/basic.mlir", "Dialect/BitTTT/canonicalization.mlir",
+                "Transforms/decompose.mlir", "Transforms/pack-weights.mlir",
+                "Transforms/lower-packed-bitlinear.mlir"):
+        shutil.copy(os.path.join(REPO, "test", src),
+                    os.path.join(out["mlir"], src.replace("/", "-").lower()))
+    # The verifier's error cases, one split of errors.mlir per seed.
+    with open(os.path.join(REPO, "test", "Dialect", "BitTTT", "errors.mlir")) as f:
+        for i, case in enumerate(f.read().split("// -----")[:12]):
+            with open(os.path.join(out["mlir"], f"error{i:02d}.mlir"), "w") as g:
+                g.write(case)
+
     configs = [CONFIG,
                {"vocab_size": 1000, "hidden_dim": 256, "num_layers": 4, "inner_lr": 0.01},
                {"arch": "ttt", "vocab_size": 100, "hidden_dim": 64, "num_layers": 2, "n_heads": 1,
@@ -94,6 +125,41 @@ def main(bindir):
     for i, c in enumerate(configs):
         with open(os.path.join(out["config"], f"config{i}.json"), "w") as g:
             json.dump(c, g)
+
+
+def runtime_seeds(out, bindir):
+    """Session files, checkpoints and token files of the fuzz model."""
+    path = subprocess.run(["bash", os.path.join(REPO, "scripts", "fuzz.sh"), "model"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    os.environ.setdefault("BITTTT_BUILD", os.path.dirname(os.path.abspath(bindir)))
+    import bitttt
+    model = bitttt.Model(path, n_threads=1)
+    session = model.session()
+    session.save(os.path.join(out["session"], "start.session"))
+    session.prefill([5, 17, 42, 7, 99])
+    session.save(os.path.join(out["session"], "prefilled.session"))
+    for t in (3, 250, 0):
+        session.decode(t)
+    session.save(os.path.join(out["session"], "decoded.session"))
+
+    trainer = bitttt.Trainer(model, seed=1)
+    tokens = np.arange(2 * 9, dtype=np.int32).reshape(2, 9) % 300
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer.save(tmp, "step-00000000.ckpt")
+        trainer.step(tokens, 1e-3)
+        trainer.save(tmp, "step-00000001.ckpt", extra={"note": "after one step"})
+        for name in sorted(os.listdir(tmp)):
+            if name.endswith(".ckpt"):
+                shutil.copy(os.path.join(tmp, name), os.path.join(out["checkpoint"], name))
+
+    ids = np.array([0, 1, 299, 42, 7, 256], dtype=np.uint32)
+    seeds = {"u16.tok": bytes([0, 43, 1]) + ids.astype("<u2").tobytes(),
+             "u32.tok": bytes([1, 43, 1]) + ids.astype("<u4").tobytes(),
+             "empty.tok": bytes([2, 255, 255]),
+             "odd.tok": bytes([0, 0, 1]) + b"\x01\x00\x02"}
+    for name, data in seeds.items():
+        with open(os.path.join(out["tokens"], name), "wb") as g:
+            g.write(data)
 
 
 if __name__ == "__main__":

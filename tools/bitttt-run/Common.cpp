@@ -4,10 +4,12 @@
 #include "bitttt/Format/BittFile.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace bitttt::run {
@@ -263,26 +265,56 @@ bool isTokenFile(const std::string &path) {
 
 const char *tokenFileSuffix(bool wide) { return wide ? ".u32.bin" : ".bin"; }
 
-std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab) {
-  bool wide = isWideTokenFile(path);
-  std::string bytes = readFile(path);
-  size_t width = wide ? 4 : 2;
-  if (bytes.size() % width)
-    throw Error(path + ": " + std::to_string(bytes.size()) +
-                " bytes is not a whole number of " + (wide ? "u32" : "u16") +
-                " tokens");
-  std::vector<int32_t> ids(bytes.size() / width);
-  const auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
-  for (size_t i = 0; i < ids.size(); ++i, p += width) {
-    uint32_t v = uint32_t(p[0]) | uint32_t(p[1]) << 8;
-    if (wide)
-      v |= uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-    if (v >= vocab)
-      throw Error(path + ": token " + std::to_string(v) + " at position " +
-                  std::to_string(i) + " is outside the vocabulary [0, " +
-                  std::to_string(vocab) + ")");
-    ids[i] = int32_t(v);
+TokenFile::TokenFile(const std::string &p, size_t vocab, bool allowEmpty)
+    : TokenFile(p, isWideTokenFile(p) ? 4 : 2, vocab, allowEmpty) {}
+
+TokenFile::TokenFile(const std::string &p, int w, size_t vocab,
+                     bool allowEmpty)
+    : path(p), width(w) {
+  int fd = -1;
+  uint64_t size = 0;
+  if (format::Status s = format::openRegularFile(p, fd, size); !s)
+    throw Error(s.message());
+  bytes = size_t(size);
+  if ((bytes == 0 && !allowEmpty) || bytes % size_t(width)) {
+    ::close(fd);
+    throw Error(p + ": " + std::to_string(bytes) + " bytes is not a " +
+                (allowEmpty ? "" : "non-empty ") + "whole number of " +
+                (width == 4 ? "u32" : "u16") + " tokens");
   }
+  if (bytes > 0) {
+    void *map = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    ::close(fd);
+    if (map == MAP_FAILED)
+      throw Error(p + ": cannot map: " + std::strerror(e));
+    data = map;
+  } else {
+    ::close(fd);
+  }
+  count = int64_t(bytes / size_t(width));
+  for (int64_t i = 0; i < count; ++i)
+    if (at(i) >= vocab) {
+      std::string message = p + ": token " + std::to_string(at(i)) +
+                            " at position " + std::to_string(i) +
+                            " is outside the vocabulary [0, " +
+                            std::to_string(vocab) + ")";
+      ::munmap(const_cast<void *>(data), bytes);
+      data = nullptr;
+      throw Error(message);
+    }
+}
+
+TokenFile::~TokenFile() {
+  if (data)
+    ::munmap(const_cast<void *>(data), bytes);
+}
+
+std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab) {
+  TokenFile file(path, vocab, /*allowEmpty=*/true);
+  std::vector<int32_t> ids(size_t(file.count));
+  for (int64_t i = 0; i < file.count; ++i)
+    ids[size_t(i)] = int32_t(file.at(i));
   return ids;
 }
 

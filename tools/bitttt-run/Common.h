@@ -142,7 +142,33 @@ bool isTokenFile(const std::string &path);
 bool isWideTokenFile(const std::string &path);
 /// ".u32.bin" for u32 ids, ".bin" for u16.
 const char *tokenFileSuffix(bool wide);
-/// The ids of a token file, each checked against [0, vocab).
+/// A token file mapped read-only, every id checked against [0, vocab) when
+/// it is opened; the one reader of token files (train maps them, eval
+/// copies them out). Opened without blocking and refused unless it is a
+/// regular file. Throws Error naming the file (and the position of a bad id).
+struct TokenFile {
+  /// u16 or u32 from the name (isWideTokenFile); empty files refused unless
+  /// `allowEmpty`.
+  TokenFile(const std::string &path, size_t vocab, bool allowEmpty = false);
+  /// `width` bytes per id (2 or 4), whatever the name says.
+  TokenFile(const std::string &path, int width, size_t vocab, bool allowEmpty);
+  TokenFile(const TokenFile &) = delete;
+  TokenFile &operator=(const TokenFile &) = delete;
+  ~TokenFile();
+  uint32_t at(int64_t i) const {
+    const auto *p = static_cast<const uint8_t *>(data) + i * width;
+    return width == 2
+               ? uint32_t(p[0] | p[1] << 8)
+               : uint32_t(p[0] | p[1] << 8 | p[2] << 16) | uint32_t(p[3]) << 24;
+  }
+
+  std::string path;
+  const void *data = nullptr; ///< `bytes` mapped bytes (null when empty)
+  size_t bytes = 0;
+  int width = 2;
+  int64_t count = 0;
+};
+/// The ids of a token file (which may be empty), as TokenFile checks them.
 std::vector<int32_t> readTokenFile(const std::string &path, size_t vocab);
 /// Writes ids as u16 (or u32 when `wide`), atomically.
 void writeTokenFile(const std::string &path, const std::vector<int32_t> &ids,

@@ -16,8 +16,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,53 +46,6 @@ struct TrainOptions {
 
 std::atomic<int> stopSignal{0};
 extern "C" void onSignal(int sig) { stopSignal = sig; }
-
-/// A read-only mapping of a token file, ids checked against the vocabulary.
-struct TokenFile {
-  std::string path;
-  const void *data = nullptr;
-  size_t bytes = 0;
-  int width = 2;
-  int64_t count = 0;
-  TokenFile(const std::string &p, size_t vocab) : path(p) {
-    width = isWideTokenFile(p) ? 4 : 2;
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw Error(p + ": cannot open: " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      throw Error(p + ": cannot stat: " + std::strerror(errno));
-    }
-    bytes = size_t(st.st_size);
-    if (bytes == 0 || bytes % size_t(width)) {
-      ::close(fd);
-      throw Error(p + ": " + std::to_string(bytes) + " bytes is not a " +
-                  "non-empty whole number of " + (width == 4 ? "u32" : "u16") +
-                  " tokens");
-    }
-    data = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (data == MAP_FAILED)
-      throw Error(p + ": cannot mmap: " + std::strerror(errno));
-    count = int64_t(bytes / size_t(width));
-    for (int64_t i = 0; i < count; ++i)
-      if (at(i) >= vocab)
-        throw Error(p + ": token " + std::to_string(at(i)) + " at position " +
-                    std::to_string(i) + " is outside the vocabulary [0, " +
-                    std::to_string(vocab) + ")");
-  }
-  ~TokenFile() {
-    if (data && data != MAP_FAILED)
-      ::munmap(const_cast<void *>(data), bytes);
-  }
-  uint32_t at(int64_t i) const {
-    const auto *p = static_cast<const uint8_t *>(data) + i * width;
-    return width == 2
-               ? uint32_t(p[0] | p[1] << 8)
-               : uint32_t(p[0] | p[1] << 8 | p[2] << 16) | uint32_t(p[3]) << 24;
-  }
-};
 
 struct TrainerHandle {
   bitttt_trainer *trainer = nullptr;

@@ -8,6 +8,8 @@
 #ifndef BITTTT_FUZZ_FUZZFILE_H
 #define BITTTT_FUZZ_FUZZFILE_H
 
+#include "bitttt.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -41,6 +43,23 @@ inline const char *modelPath() {
     std::exit(2);
   }
   return path;
+}
+
+/// Prints `what` and the runtime's last error, then exits 2 (a setup
+/// failure, not a finding).
+[[noreturn]] inline void die(const char *target, const char *what) {
+  std::fprintf(stderr, "%s: %s: %s\n", target, what, bitttt_last_error());
+  std::exit(2);
+}
+
+/// The model at modelPath(), loaded for one thread.
+inline bitttt_model *loadModel(const char *target) {
+  bitttt_model_params params = bitttt_model_default_params();
+  params.n_threads = 1;
+  bitttt_model *model = nullptr;
+  if (bitttt_model_load(modelPath(), &params, &model) != BITTTT_OK)
+    die(target, "bitttt_model_load");
+  return model;
 }
 
 } // namespace bitttt::fuzz

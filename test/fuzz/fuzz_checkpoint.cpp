@@ -23,11 +23,7 @@ bitttt_model *model = nullptr;
 bitttt_trainer *trainer = nullptr;
 std::vector<float> first; // param0() before any load
 
-void die(const char *what) {
-  std::fprintf(stderr, "fuzz_checkpoint: %s: %s\n", what,
-               bitttt_last_error());
-  std::exit(2);
-}
+void die(const char *what) { bitttt::fuzz::die("fuzz_checkpoint", what); }
 
 /// Two parameters' values (the first and the last a load copies).
 std::vector<float> param0() {
@@ -44,11 +40,7 @@ std::vector<float> param0() {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  bitttt_model_params params = bitttt_model_default_params();
-  params.n_threads = 1;
-  if (bitttt_model_load(bitttt::fuzz::modelPath(), &params, &model) !=
-      BITTTT_OK)
-    die("bitttt_model_load");
+  model = bitttt::fuzz::loadModel("fuzz_checkpoint");
   if (bitttt_trainer_create(model, 1, &trainer) != BITTTT_OK)
     die("bitttt_trainer_create");
   first = param0();

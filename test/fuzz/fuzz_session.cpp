@@ -21,18 +21,11 @@ namespace {
 bitttt_model *model = nullptr;
 bitttt_session *session = nullptr;
 
-void die(const char *what) {
-  std::fprintf(stderr, "fuzz_session: %s: %s\n", what, bitttt_last_error());
-  std::exit(2);
-}
+void die(const char *what) { bitttt::fuzz::die("fuzz_session", what); }
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  bitttt_model_params params = bitttt_model_default_params();
-  params.n_threads = 1;
-  if (bitttt_model_load(bitttt::fuzz::modelPath(), &params, &model) !=
-      BITTTT_OK)
-    die("bitttt_model_load");
+  model = bitttt::fuzz::loadModel("fuzz_session");
   if (bitttt_session_create(model, &session) != BITTTT_OK)
     die("bitttt_session_create");
   return 0;

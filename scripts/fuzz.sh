@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGETS=(bitt tokenizer json_depth config tokens checkpoint session mlir)
-BUILD=build-asan
+source scripts/sanitizer-env.sh
 
 # Longest input per target: a little above the largest seed, so that runs
 # spend their time on mutations of real files rather than on growth.
@@ -46,11 +46,8 @@ model() {
   echo "$PWD/$out"
 }
 
-# The build links the shared ASan runtime (-shared-libsan); it must come
-# first in the library list.
-export LD_PRELOAD=$(clang-22 -print-runtime-dir)/libclang_rt.asan-x86_64.so
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# libFuzzer's runtime would come before the ASan runtime (sanitizer-env.sh).
+export LD_PRELOAD=$ASAN_RT
 
 case "${1:-}" in
   build) build ;;

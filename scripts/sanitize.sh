@@ -17,9 +17,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD=build-asan
-RTDIR=$(clang-22 -print-runtime-dir)
-ASAN_RT=$RTDIR/libclang_rt.asan-x86_64.so
+source scripts/sanitizer-env.sh
 
 configure() {
   [ -f $BUILD/build.ninja ] && return 0
@@ -40,14 +38,6 @@ configure() {
     -DBITTTT_FUZZ=ON >/dev/null
 }
 
-# The environment every sanitized process runs in. Leaks are reported for
-# our own executables (the unit tests, the tools, the fuzzers); a Python
-# process (ctypes + torch) exits with CPython's intentional leaks, so LSan
-# is off where Python is the main program (sanitized_python below).
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=0:strict_string_checks=1:check_initialization_order=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export LSAN_OPTIONS="suppressions=$PWD/test/sanitizers/lsan.supp:print_suppressions=0"
-
 case "${1:-}" in
   configure)
     configure ;;
@@ -60,15 +50,18 @@ case "${1:-}" in
     results=build/test-results
     mkdir -p $results
     rm -f $results/asan-*.xml
+    # The fuzz targets' model (test_fuzz_corpora.py loads it); made before
+    # pytest's workers start, so that no two make it at once.
+    bash scripts/fuzz.sh model >/dev/null
     echo "== asan lit"
     /usr/lib/llvm-22/bin/lit -sv $BUILD/test --xunit-xml-output $results/asan-lit.xml
     echo "== asan gtest (LeakSanitizer on)"
     $BUILD/bin/bitttt-runtime-tests --gtest_brief=1 --gtest_output="xml:$results/asan-gtest.xml"
     echo "== asan pytest"
-    BITTTT_BUILD=$PWD/$BUILD BITTTT_SANITIZED=1 LD_PRELOAD=$ASAN_RT \
+    BITTTT_BUILD=$PWD/$BUILD LD_PRELOAD=$ASAN_RT \
       ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0:alloc_dealloc_mismatch=0" \
       PYTHONPATH=python .venv/bin/python -m pytest -q python/tests -p no:cacheprovider \
-      --junitxml=$results/asan-pytest.xml
+      -n "$(nproc)" --dist loadfile --junitxml=$results/asan-pytest.xml
     exit 0 ;;
   *)
     sed -n '2,16p' "$0"; exit 2 ;;

@@ -155,7 +155,8 @@ struct TensorData {
   /// Instead of `data`: fills the nbytes at `out` when the writer gets to
   /// the tensor, so it never has to exist in memory beside all the others.
   /// Producers of different tensors may run at once (WriteOptions::threads)
-  /// and must give the same bytes whatever the order.
+  /// and must give the same bytes whatever the order. `out` may be null
+  /// when nbytes is 0.
   std::function<Status(void *out)> produce;
   /// Called once the tensor's bytes are written (e.g. BittFile::release).
   std::function<void()> written;

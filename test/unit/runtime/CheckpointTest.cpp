@@ -12,6 +12,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -424,31 +425,57 @@ TEST(Checkpoint, KillDuringWritesKeepsEveryFileValid) {
   ASSERT_TRUE(ckpt::write(dir.path(), "same.ckpt", {{"gen", 0}},
                           views(bigTensors(2, floats, 0)))
                   .isOk());
+  // Kill moments span a few of the child's write rounds, timed here: a
+  // sanitizer build writes several times slower than a release build.
+  auto round = [&](const std::string &where, int64_t gen) {
+    auto t = bigTensors(2, floats, gen);
+    (void)ckpt::write(where, "same.ckpt", {{"gen", gen}}, views(t));
+    (void)ckpt::write(where, ckpt::stepFileName(gen), {{"gen", gen}}, views(t));
+    (void)ckpt::prune(where, 3);
+  };
+  TempDir scratch;
+  auto start = std::chrono::steady_clock::now();
+  round(scratch.path(), 1);
+  int64_t roundUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  const int64_t maxDelayUs = std::max<int64_t>(30000, 3 * roundUs);
   std::mt19937 rng(20240601);
   int64_t lastGen = 0, nextStep = 1;
   int trials = 24, killedMidWrite = 0;
   for (int trial = 0; trial < trials; ++trial) {
     int64_t first = nextStep;
+    // Temporaries of earlier trials' writers (a later write removes them).
+    const std::vector<std::string> before = temporaries(dir);
+    auto newTemporary = [&] {
+      for (const std::string &name : temporaries(dir))
+        if (std::find(before.begin(), before.end(), name) == before.end())
+          return true;
+      return false;
+    };
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      for (int64_t i = 0; i < 1000; ++i) {
-        int64_t gen = first + i;
-        auto t = bigTensors(2, floats, gen);
-        (void)ckpt::write(dir.path(), "same.ckpt", {{"gen", gen}}, views(t));
-        (void)ckpt::write(dir.path(), ckpt::stepFileName(gen), {{"gen", gen}},
-                          views(t));
-        (void)ckpt::prune(dir.path(), 3);
-      }
+      for (int64_t i = 0; i < 1000; ++i)
+        round(dir.path(), first + i);
       ::_exit(0);
     }
-    int delayUs = int(rng() % 30001);
-    std::this_thread::sleep_for(std::chrono::microseconds(delayUs));
+    int delayUs = int(rng() % uint64_t(maxDelayUs + 1));
+    if (trial % 2) {
+      // Every other trial kills as soon as a write has begun (a temporary
+      // is there), or after `delayUs` at the latest.
+      auto until =
+          std::chrono::steady_clock::now() + std::chrono::microseconds(delayUs);
+      while (!newTemporary() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(delayUs));
+    }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     SCOPED_TRACE("trial " + std::to_string(trial) + ", killed after " +
                  std::to_string(delayUs) + " us");
-    killedMidWrite += !temporaries(dir).empty();
+    killedMidWrite += newTemporary();
 
     ckpt::Checkpoint c;
     ckpt::Status s = ckpt::read(dir.file("same.ckpt"), c);

@@ -3,6 +3,8 @@
 #include "bitttt/Dialect/BitTTTOps.h"
 #include "bitttt/Dialect/BitTTTTypes.h"
 
+#include "ValueNames.h"
+
 using namespace mlir;
 using namespace mlir::bitttt;
 
@@ -14,6 +16,7 @@ void BitTTTDialect::initialize() {
 #include "bitttt/Dialect/BitTTTOps.cpp.inc"
       >();
   registerTypes();
+  nameValuesInDiagnostics(getContext());
 }
 
 // Function argument/result attributes name what a value is, so the runtime

@@ -23,8 +23,17 @@ func.func @weight_quant_shape(%w: tensor<64x32xf32>) {
 // -----
 
 func.func @weight_quant_dtype(%w: tensor<64x32xf16>) {
-  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  // expected-error @+1 {{operand 'weight' #0 must be 2D tensor of 32-bit float values}}
   %c, %g = "bitttt.weight_quant"(%w) : (tensor<64x32xf16>) -> (tensor<64x32xi8>, f32)
+  return
+}
+
+// -----
+
+// ODS's result constraints name the result too (dialect/ValueNames.cpp).
+func.func @weight_quant_scale_type(%w: tensor<64x32xf32>) {
+  // expected-error @+1 {{result 'scale' #1 must be 32-bit float}}
+  %c, %g = "bitttt.weight_quant"(%w) : (tensor<64x32xf32>) -> (tensor<64x32xi8>, f16)
   return
 }
 
@@ -85,7 +94,7 @@ func.func @rms_norm_eps(%x: tensor<8x32xf32>, %g: tensor<32xf32>) {
 // -----
 
 func.func @rms_norm_rank(%x: tensor<8x2x16xf32>, %g: tensor<16xf32>) {
-  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  // expected-error @+1 {{operand 'input' #0 must be 2D tensor of 32-bit float values}}
   %y = "bitttt.rms_norm"(%x, %g) : (tensor<8x2x16xf32>, tensor<16xf32>) -> tensor<8x2x16xf32>
   return
 }
@@ -193,7 +202,7 @@ func.func @bitlinear_packed_in(%x: tensor<8x32xf32>, %p: !bitttt.packed_ternary<
 // -----
 
 func.func @bitlinear_weight_dtype(%x: tensor<8x32xf32>, %w: tensor<64x32xi8>) {
-  // expected-error @+1 {{operand #1 must be latent f32 weight matrix or packed ternary weight}}
+  // expected-error @+1 {{operand 'weight' #1 must be latent f32 weight matrix or packed ternary weight}}
   %y = "bitttt.bitlinear"(%x, %w) : (tensor<8x32xf32>, tensor<64x32xi8>) -> tensor<8x64xf32>
   return
 }
@@ -528,7 +537,7 @@ func.func @ttt_keys(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x
 func.func @ttt_pos_type(%x: tensor<8x32xf32>, %p: tensor<32x32xf32>, %lrw: tensor<2x32xf32>,
     %lrb: tensor<2xf32>, %n: tensor<2x16xf32>, %pn: tensor<32xf32>, %w: tensor<2x16x16xf32>,
     %c: tensor<2x16xf32>, %kb: tensor<2x4x16xf32>, %pos: i32) {
-  // expected-error @+1 {{operand #15 must be index, but got 'i32'}}
+  // expected-error @+1 {{operand 'pos' #15 must be index, but got 'i32'}}
   %y:6 = "bitttt.ttt_linear"(%x, %p, %p, %p, %p, %lrw, %lrb, %n, %n, %pn, %pn, %w, %c, %kb, %kb, %pos)
       <{num_heads = 2 : i64, mini_batch = 4 : i64, base_lr = 1.0 : f32}>
       : (tensor<8x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>, tensor<32x32xf32>,
@@ -619,7 +628,7 @@ func.func @embedding_result(%t: tensor<64x32xf32>, %ids: tensor<8xi32>) {
 // -----
 
 func.func @embedding_ids(%t: tensor<64x32xf32>, %ids: tensor<8xf32>) {
-  // expected-error @+1 {{operand #1 must be 1D tensor of 32-bit signless integer values}}
+  // expected-error @+1 {{operand 'ids' #1 must be 1D tensor of 32-bit signless integer values}}
   %h = "bitttt.embedding"(%t, %ids) : (tensor<64x32xf32>, tensor<8xf32>) -> tensor<8x32xf32>
   return
 }
@@ -643,7 +652,7 @@ func.func @lm_head_result(%x: tensor<8x32xf32>, %w: tensor<64x32xf32>) {
 // -----
 
 func.func @lm_head_f16(%x: tensor<8x32xf32>, %w: tensor<64x32xf16>) {
-  // expected-error @+1 {{operand #1 must be 2D tensor of 32-bit float or bfloat16 type values}}
+  // expected-error @+1 {{operand 'weight' #1 must be 2D tensor of 32-bit float or bfloat16 type values}}
   %l = bitttt.lm_head %x, %w : tensor<8x32xf32>, tensor<64x32xf16> -> tensor<8x64xf32>
   return
 }

@@ -87,6 +87,19 @@ def refused(cmd, watch, *expect, timeout=60, stdin=subprocess.DEVNULL):
     return proc.stderr
 
 
+def not_regular(p, kind):
+    """Makes `p` a FIFO ("fifo"), a directory ("dir") or a symbolic link to
+    a device ("/dev/zero"); returns the readers' message for it."""
+    if kind == "fifo":
+        os.mkfifo(p)
+        return "not a regular file (a FIFO)"
+    if kind == "dir":
+        p.mkdir()
+        return "not a regular file (a directory)"
+    os.symlink(kind, p)
+    return "not a regular file (a character device)"
+
+
 def model_copy(work, tmp_path):
     _, model, _ = work
     d = tmp_path / "model"
@@ -192,36 +205,26 @@ def test_compile_refuses_files_that_are_not_regular(work, tmp_path, name, kind):
     d = model_copy(work, tmp_path)
     p = d / name
     p.unlink()
-    if kind == "fifo":
-        os.mkfifo(p)
-        what = "a FIFO"
-    elif kind == "dir":
-        p.mkdir()
-        what = "a directory"
-    else:
-        os.symlink(kind, p)
-        what = "a character device"
-    refused([COMPILE, d, "-o", tmp_path / "out.bitt"], [tmp_path], str(p),
-            f"not a regular file ({what})", timeout=30)
+    want = not_regular(p, kind)
+    refused([COMPILE, d, "-o", tmp_path / "out.bitt"], [tmp_path], str(p), want, timeout=30)
 
 
 @pytest.mark.parametrize("command", ["generate", "inspect", "eval"])
 def test_run_refuses_a_fifo_as_the_model(work, tmp_path, command):
     fifo = tmp_path / "m.bitt"
-    os.mkfifo(fifo)
+    want = not_regular(fifo, "fifo")
     extra = {"generate": ["--ids", "1", "-n", "1"], "inspect": [],
              "eval": [str(tmp_path / "fifo-text")]}[command]
     if command == "eval":
         (tmp_path / "fifo-text").write_text("hello there")
-    refused([RUN, command, fifo, *extra], [tmp_path], str(fifo), "not a regular file (a FIFO)",
-            timeout=30)
+    refused([RUN, command, fifo, *extra], [tmp_path], str(fifo), want, timeout=30)
 
 
 def test_tokenizer_load_refuses_a_fifo(work, tmp_path):
     fifo = tmp_path / "tokenizer.json"
-    os.mkfifo(fifo)
-    refused([RUN, "tokenizer", "encode", fifo, "hello"], [tmp_path], str(fifo),
-            "not a regular file (a FIFO)", timeout=30)
+    want = not_regular(fifo, "fifo")
+    refused([RUN, "tokenizer", "encode", fifo, "hello"], [tmp_path], str(fifo), want,
+            timeout=30)
 
 
 def test_an_endless_prompt_file_is_refused_not_read_until_memory_runs_out(work, tmp_path):
@@ -410,12 +413,8 @@ def py_refused(call, watch, *expect):
 def test_python_model_refuses_bad_files(work, tmp_path, case):
     _, _, bitt = work
     p = tmp_path / "m.bitt"
-    if case == "fifo":
-        os.mkfifo(p)
-        want = "not a regular file (a FIFO)"
-    elif case == "dir":
-        p.mkdir()
-        want = "not a regular file (a directory)"
+    if case in ("fifo", "dir"):
+        want = not_regular(p, case)
     elif case == "deep_header":
         splice_bitt_header(bitt, p, deep_array(DEEPER))
         want = "deeper than 128 levels"
@@ -444,8 +443,7 @@ def test_python_tokenizer_refuses_bad_files(work, tmp_path, case):
         p.write_text('{"model": ' + deep_array(DEEPER) + "}")
         want = "deeper than 128 levels"
     elif case == "fifo":
-        os.mkfifo(p)
-        want = "not a regular file (a FIFO)"
+        want = not_regular(p, "fifo")
     else:
         p.write_text('{"model": [1, 2')
         want = "malformed JSON"
@@ -472,8 +470,7 @@ def test_c_api_returns_named_errors(work, tmp_path, case):
     _, _, bitt = work
     p = tmp_path / "x"
     if case in ("model_fifo", "file_fifo"):
-        os.mkfifo(p)
-        want = "not a regular file (a FIFO)"
+        want = not_regular(p, "fifo")
     elif case == "file_deep":
         splice_bitt_header(bitt, p, deep_array(DEEPER))
         want = "deeper than 128 levels"

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace {
 mlir::MLIRContext &context() {
@@ -41,7 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::ScopedDiagnosticHandler quiet(&ctx, [](mlir::Diagnostic &) {
     return mlir::success();
   });
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer finds the end of its buffer by the NUL after it (as every
+  // MemoryBuffer read from a file has); libFuzzer's input has none, so the
+  // text is copied into a std::string, whose buffer ends in one.
+  const std::string text(reinterpret_cast<const char *>(data), size);
   mlir::ParserConfig config(&ctx, /*verifyAfterParse=*/true);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");

@@ -94,39 +94,60 @@ Value loadActs(ImplicitLocOpBuilder &b, const Geometry &g, Value xq, Value t,
 /// and 2s+1 sit side by side in one 64-byte load, so the activations they
 /// meet are copied once per call into that order: column 2B·s + 64·k +
 /// 32·h + i of the copy is column 2B·s + B·h + 32·k + i of `xq` (zero
-/// past K), K rounded up to 2B (B weights per block).
-Value interleaveActs(TensorBuilder &tb, Value xq, int64_t cols,
-                     int64_t blockWeights) {
+/// past K), K rounded up to 2B (B weights per block). The copy moves 32
+/// bytes at a time (a loop over tokens and steps, the step's 2·B/32 blocks
+/// unrolled); only the last step, where K is not a multiple of 2B, reads
+/// with masks.
+Value interleaveActs(TensorBuilder &tb, const Geometry &g, Value xq) {
   ImplicitLocOpBuilder &b = tb.builder();
-  int64_t stepCols = 2 * blockWeights;
-  int64_t padded = (cols + stepCols - 1) / stepCols * stepCols;
-  SmallVector<OpFoldResult> sizes = {tb.sizes(xq)[0], b.getIndexAttr(padded)};
-  return tb.map(
-      {}, sizes, b.getI8Type(), {},
-      [&](ImplicitLocOpBuilder &ib, ValueRange) -> Value {
-        auto idx = [&](int64_t v) { return constIndex(ib, v); };
-        Value t = linalg::IndexOp::create(ib, 0);
-        Value c = linalg::IndexOp::create(ib, 1);
-        Value s = arith::DivUIOp::create(ib, c, idx(stepCols));
-        Value in = arith::RemUIOp::create(ib, c, idx(stepCols));
-        Value k = arith::DivUIOp::create(ib, in, idx(2 * kBlockBytes));
-        Value h = arith::DivUIOp::create(
-            ib, arith::RemUIOp::create(ib, in, idx(2 * kBlockBytes)),
-            idx(kBlockBytes));
-        Value i = arith::RemUIOp::create(ib, in, idx(kBlockBytes));
-        Value src = arith::MulIOp::create(ib, s, idx(stepCols));
-        src = arith::AddIOp::create(
-            ib, src, arith::MulIOp::create(ib, h, idx(blockWeights)));
-        src = arith::AddIOp::create(
-            ib, src, arith::MulIOp::create(ib, k, idx(kBlockBytes)));
-        src = arith::AddIOp::create(ib, src, i);
-        Value inside = arith::CmpIOp::create(ib, arith::CmpIPredicate::ult, src,
-                                             idx(cols));
-        Value clamped = arith::MinUIOp::create(ib, src, idx(cols - 1));
-        Value v = tensor::ExtractOp::create(ib, xq, ValueRange{t, clamped});
-        Value zero = arith::ConstantOp::create(ib, ib.getI8IntegerAttr(0));
-        return arith::SelectOp::create(ib, inside, v, zero);
+  int64_t stepCols = 2 * g.blockWeights;
+  int64_t wholeSteps = g.cols / stepCols;
+  bool partialStep = g.cols % stepCols != 0;
+  int64_t padded = (wholeSteps + partialStep) * stepCols;
+  auto block = VectorType::get({kBlockBytes}, b.getI8Type());
+  Value pad = arith::ConstantOp::create(b, b.getI8IntegerAttr(0));
+  // One step's 2·B/32 copies of 32 bytes into `out` (row t, step s).
+  auto copyStep = [&](ImplicitLocOpBuilder &sb, Value t, Value s, Value out,
+                      bool inBounds) {
+    Value base = arith::MulIOp::create(sb, s, constIndex(sb, stepCols));
+    for (int64_t k = 0; k < g.subVectors; ++k)
+      for (int64_t h = 0; h < 2; ++h) {
+        Value src = arith::AddIOp::create(
+            sb, base, constIndex(sb, h * g.blockWeights + kBlockBytes * k));
+        Value dst = arith::AddIOp::create(
+            sb, base, constIndex(sb, 2 * kBlockBytes * k + kBlockBytes * h));
+        Value v = vector::TransferReadOp::create(sb, block, xq,
+                                                 ValueRange{t, src}, pad,
+                                                 ArrayRef<bool>{inBounds});
+        out = vector::TransferWriteOp::create(sb, v, out, ValueRange{t, dst},
+                                              ArrayRef<bool>{true})
+                  .getResult();
+      }
+    return out;
+  };
+  Value init = tb.empty({tb.sizes(xq)[0], b.getIndexAttr(padded)},
+                        b.getI8Type());
+  Value tokens = tensor::DimOp::create(b, xq, 0);
+  auto tokenLoop = scf::ForOp::create(
+      b, constIndex(b, 0), tokens, constIndex(b, 1), ValueRange{init},
+      [&](OpBuilder &ob, Location loc, Value t, ValueRange row) {
+        ImplicitLocOpBuilder tb2(loc, ob);
+        Value out = row[0];
+        if (wholeSteps) {
+          auto stepLoop = scf::ForOp::create(
+              tb2, constIndex(tb2, 0), constIndex(tb2, wholeSteps),
+              constIndex(tb2, 1), ValueRange{out},
+              [&](OpBuilder &ob2, Location loc2, Value s, ValueRange acc) {
+                ImplicitLocOpBuilder sb(loc2, ob2);
+                scf::YieldOp::create(sb, copyStep(sb, t, s, acc[0], true));
+              });
+          out = stepLoop.getResult(0);
+        }
+        if (partialStep)
+          out = copyStep(tb2, t, constIndex(tb2, wholeSteps), out, false);
+        scf::YieldOp::create(tb2, out);
       });
+  return tokenLoop.getResult(0);
 }
 
 /// The four 2-bit fields of each byte of `v`, (v >> 2k) & 3 for k = 0..3,
@@ -344,7 +365,7 @@ Value buildTernaryMatmul(ImplicitLocOpBuilder &b, Value xq, Value scales,
                                      arith::ExtSIOp::create(ib, i32, a[0]));
       });
   Value acts =
-      g.perStep == 1 ? xq : interleaveActs(tb, xq, cols, g.blockWeights);
+      g.perStep == 1 ? xq : interleaveActs(tb, g, xq);
   TileKernel kernel(g, acts, xsum, scales, weights, epilogue);
 
   OpFoldResult tokensOfr = tb.sizes(xq)[0];

@@ -8,8 +8,16 @@
 // 20 tokens, 5 rows, 300 columns (two whole blocks and a ragged one).
 // V4-LABEL: func @tiles
 // V4-SAME: %[[BYTES:[a-z0-9]+]]: tensor<5x96xi8>
-// The activations are copied once into the two-block order (K up to 512).
-// V4: linalg.generic {{.*}} outs(%{{.*}} : tensor<20x512xi8>)
+// The activations are copied once into the two-block order (K up to 512),
+// 32 bytes at a time: each sub-vector of blocks 0 and 1 side by side,
+// then the step past K with masked reads.
+// V4: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<20x512xi8>)
+// V4: scf.for {{.*}} to %c1{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<20x512xi8>)
+// V4: vector.transfer_read %arg0{{.*}} {in_bounds = [true]} : tensor<20x300xi8>, vector<32xi8>
+// V4-NEXT: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<32xi8>, tensor<20x512xi8>
+// V4-COUNT-7: vector.transfer_read %arg0{{.*}} {in_bounds = [true]} : tensor<20x300xi8>, vector<32xi8>
+// V4-NOT: in_bounds = [true]} : tensor<20x300xi8>
+// V4-COUNT-8: vector.transfer_read %arg0{{[^{]*}} : tensor<20x300xi8>, vector<32xi8>
 // One whole tile of 3 rows, then the 2 remainder rows.
 // V4: scf.forall (%{{.*}}) in (1) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<20x5xf32>)
 // V4: tensor.extract_slice {{.*}} [20, 3] [1, 1] : tensor<20x5xf32> to tensor<20x3xf32>

@@ -436,7 +436,7 @@ def test_python_model_refuses_bad_files(work, tmp_path, case):
     py_refused(f"bitttt.Model({str(p)!r})", [tmp_path], str(p), want)
 
 
-@pytest.mark.parametrize("case", ["deep", "fifo", "not_json"])
+@pytest.mark.parametrize("case", ["deep", "fifo", "not_json", "number_overflow"])
 def test_python_tokenizer_refuses_bad_files(work, tmp_path, case):
     p = tmp_path / "tokenizer.json"
     if case == "deep":
@@ -444,6 +444,10 @@ def test_python_tokenizer_refuses_bad_files(work, tmp_path, case):
         want = "deeper than 128 levels"
     elif case == "fifo":
         want = not_regular(p, "fifo")
+    elif case == "number_overflow":
+        # nlohmann's out_of_range.406, not a parse_error (found by fuzz_tokenizer)
+        p.write_text('{"version": "1.0", "model": 44e444}')
+        want = "malformed JSON: [json.exception.out_of_range.406] number overflow"
     else:
         p.write_text('{"model": [1, 2')
         want = "malformed JSON"

@@ -43,7 +43,7 @@ def fuzz_model():
 def test_replay(target, path, fuzz_model):
     exe = os.path.join(BIN, f"fuzz_{target}")
     assert os.path.exists(exe), f"{exe} not built: run scripts/fuzz.sh build"
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allow_user_poisoning=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
                BITTTT_FUZZ_MODEL=fuzz_model, LD_PRELOAD=ASAN_RT)
     proc = subprocess.run([exe, "-runs=1", path], capture_output=True, text=True,

@@ -321,6 +321,27 @@ def test_cli_run_equals_the_reference_trainer(built, data, run_a):
     assert os.path.getsize(os.path.join(out, "loss.png")) > 0
 
 
+def test_resume_names_a_bad_metrics_line(built, data, tmp_path):
+    """A metrics line whose number is beyond double's range (nlohmann's
+    out_of_range, not a parse_error) is refused naming the file and the line,
+    and the file stays as it was."""
+    out = str(tmp_path / "B")
+    bitt = built["linear-f32"].bitt
+    r = tf.run_train(bitt, out, *data, *OPTS, "--stop-at", 6)
+    assert r.returncode == 130, r.stderr
+    path = os.path.join(out, "metrics.jsonl")
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    lines.insert(1, '{"step": 1e999}\n')
+    with open(path, "w") as f:
+        f.write("".join(lines))
+    before = open(path, "rb").read()
+    r = tf.run_train(bitt, out, *data, *OPTS, "--resume", out)
+    assert r.returncode == 1, r.stderr
+    assert f"{path}:2: not a JSON object: " in r.stderr and "number overflow" in r.stderr, r.stderr
+    assert open(path, "rb").read() == before
+
+
 def test_resume_equals_uninterrupted(built, data, run_a, tmp_path):
     """Stopped at 13 (--stop-at, as SIGINT), resumed and stopped again at 21,
     resumed to the end: metrics, checkpoints and exports are A's, bit for bit."""

@@ -572,6 +572,10 @@ Status bitttt::rt::parseTokenizer(std::string_view text,
     return Status::error(ErrorCode::Format, name + ": malformed JSON at byte " +
                                                 std::to_string(e.byte) + ": " +
                                                 e.what());
+  } catch (const json::exception &e) {
+    // A number beyond double's range (out_of_range.406) is not a parse_error.
+    return Status::error(ErrorCode::Format,
+                         name + ": malformed JSON: " + e.what());
   }
   return loadTokenizer(doc, name, "", out);
 }

@@ -58,6 +58,9 @@ std::optional<json> parseObject(std::string_view line, std::string &why) {
     size_t at = what.find("column ");
     why = at == std::string::npos ? what : what.substr(at);
     return std::nullopt;
+  } catch (const json::exception &e) {
+    why = e.what(); // a number beyond double's range (out_of_range.406)
+    return std::nullopt;
   }
   if (!value.is_object()) {
     why = std::string("a JSON ") + value.type_name();

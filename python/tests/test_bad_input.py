@@ -542,6 +542,11 @@ def test_run_refuses_bad_arguments_and_token_files(work, tmp_path):
     ("func.func @f( {\n", ":1:14: error: expected non-function type"),
     ("func.func @f(%p: !bitttt.packed_ternary<2199023255553x4>) {\n  return\n}\n",
      ":1:40: error: packed_ternary dimensions must be at most 2^40"),
+    # 20,000 '(' overflowed the stack inside MLIR's parser (fuzz_mlir)
+    ("// deep\nfunc.func @f" + "(" * 20000 + "\n",
+     ": nests brackets deeper than 256 levels (line 2, column 269)"),
+    ("func.func @f() -> tensor<" + "!x.t<" * 300 + "\n",
+     ": nests brackets deeper than 256 levels (line 1, column 1305)"),
 ])
 def test_opt_refuses_malformed_ir_at_its_location(tmp_path, source, expect):
     """A located diagnostic (file:line:col), exit 1, and no -o file."""
